@@ -1,0 +1,68 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+
+namespace Almost.Models.Llama;
+
+/// <summary>
+/// Grouped-query self-attention with rotary embeddings, through <c>scaled_dot_product_attention</c>.
+/// </summary>
+public sealed class LlamaAttention : nn.Module
+{
+#pragma warning disable IDE1006 // Field names = HF parameter names, so state-dict keys match checkpoints.
+    private readonly Linear q_proj;
+    private readonly Linear k_proj;
+    private readonly Linear v_proj;
+    private readonly Linear o_proj;
+#pragma warning restore IDE1006
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
+    private readonly int _layer;
+
+    /// <summary>Creates the attention of layer <paramref name="layerIndex"/>.</summary>
+    public LlamaAttention(LlamaConfig config, int layerIndex) : base(nameof(LlamaAttention))
+    {
+        _heads = config.NumAttentionHeads;
+        _kvHeads = config.KeyValueHeads;
+        _headDim = config.HeadDimension;
+        _layer = layerIndex;
+        q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias);
+        k_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias);
+        v_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias);
+        o_proj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.OutputBias);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Attends over <paramref name="x"/> (B, T, C). <paramref name="mask"/> is a boolean (B, 1, T, S) mask (true = may
+    /// attend) or null for plain causal attention without cache; <paramref name="cache"/> receives the new keys/values.
+    /// </summary>
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var q = q_proj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);      // (B, H, T, D)
+        var k = k_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);    // (B, KV, T, D)
+        var v = v_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);    // (B, KV, T, D)
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
+        if (cache is not null)
+        {
+            (k, v) = cache.Append(_layer, k, v);                                      // (B, KV, S, D)
+        }
+
+        if (_kvHeads != _heads)
+        {
+            // Each key/value head serves heads/kv_heads consecutive query heads (HF's repeat_kv layout).
+            k = k.repeat_interleave(_heads / _kvHeads, dim: 1);
+            v = v.repeat_interleave(_heads / _kvHeads, dim: 1);
+        }
+
+        var y = mask is null
+            ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
+            : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask);  // (B, H, T, D)
+        y = y.transpose(1, 2).reshape(b, t, _heads * _headDim);
+        return o_proj.forward(y).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,34 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Almost.Models.Llama;
+
+/// <summary>One pre-norm transformer block: <c>x + attn(norm(x))</c>, then <c>x + mlp(norm(x))</c>.</summary>
+public sealed class LlamaDecoderLayer : nn.Module
+{
+#pragma warning disable IDE1006 // Field names = HF parameter names, so state-dict keys match checkpoints.
+    private readonly LlamaAttention self_attn;
+    private readonly LlamaMlp mlp;
+    private readonly RmsNorm input_layernorm;
+    private readonly RmsNorm post_attention_layernorm;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates layer <paramref name="layerIndex"/>.</summary>
+    public LlamaDecoderLayer(LlamaConfig config, int layerIndex) : base(nameof(LlamaDecoderLayer))
+    {
+        self_attn = new LlamaAttention(config, layerIndex);
+        mlp = new LlamaMlp(config);
+        input_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        post_attention_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        RegisterComponents();
+    }
+
+    /// <summary>Runs the block on <paramref name="x"/> (B, T, C).</summary>
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin, mask, cache);
+        var output = h + mlp.forward(post_attention_layernorm.forward(h));
+        return output.MoveToOuterDisposeScope();
+    }
+}

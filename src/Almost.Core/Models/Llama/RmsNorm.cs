@@ -1,0 +1,40 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+
+namespace Almost.Models.Llama;
+
+/// <summary>
+/// Root-mean-square layer norm. The statistics are computed in fp32 whatever the weight dtype (bf16 variance
+/// underflows), then the result is cast back and scaled: the same order of operations as Hugging Face's LlamaRMSNorm.
+/// </summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    // Field name = HF parameter name.
+#pragma warning disable IDE1006
+    private readonly Parameter weight;
+#pragma warning restore IDE1006
+    private readonly double _eps;
+
+    /// <summary>Creates the norm with unit weights.</summary>
+    public RmsNorm(long dim, double eps) : base(nameof(RmsNorm))
+    {
+        weight = new Parameter(ones(dim));
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    /// <summary>The scale vector.</summary>
+    public Parameter Weight => weight;
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var inputDtype = x.dtype;
+        var h = x.to(ScalarType.Float32);
+        var variance = h.pow(2).mean([-1L], keepdim: true);
+        h = h * rsqrt(variance + _eps);
+        return (weight * h.to(inputDtype)).MoveToOuterDisposeScope();
+    }
+}

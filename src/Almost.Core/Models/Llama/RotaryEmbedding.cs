@@ -1,0 +1,93 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Almost.Models.Llama;
+
+/// <summary>
+/// Rotary position embeddings in Hugging Face's rotate-half layout: the first and second halves of each head's
+/// dimensions form the (x, y) pairs. Frequencies are computed in fp32 from explicit position ids, so left padding
+/// never shifts positions. Not a module: the inverse frequencies are derived from the config, not saved.
+/// </summary>
+public sealed class RotaryEmbedding
+{
+    private readonly double[] _invFreq;
+
+    /// <summary>Creates the embedding for <paramref name="config"/>, applying its <c>rope_scaling</c>.</summary>
+    public RotaryEmbedding(LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var dim = config.HeadDimension;
+        _invFreq = new double[dim / 2];
+        for (var i = 0; i < dim / 2; i++)
+        {
+            _invFreq[i] = 1.0 / Math.Pow(config.RopeTheta, 2.0 * i / dim);
+        }
+
+        if (config.RopeScaling is { } scaling)
+        {
+            Scale(_invFreq, scaling);
+        }
+    }
+
+    /// <summary>The inverse frequencies after scaling (length head_dim / 2).</summary>
+    public IReadOnlyList<double> InverseFrequencies => _invFreq;
+
+    private static void Scale(double[] invFreq, RopeScaling scaling)
+    {
+        switch (scaling.Type)
+        {
+            case RopeScalingType.Linear:
+                for (var i = 0; i < invFreq.Length; i++)
+                {
+                    invFreq[i] /= scaling.Factor;
+                }
+
+                break;
+            case RopeScalingType.Llama3:
+                double lowWavelen = scaling.OriginalMaxPositionEmbeddings / scaling.LowFreqFactor;
+                double highWavelen = scaling.OriginalMaxPositionEmbeddings / scaling.HighFreqFactor;
+                for (var i = 0; i < invFreq.Length; i++)
+                {
+                    var wavelen = 2 * Math.PI / invFreq[i];
+                    if (wavelen > lowWavelen)
+                    {
+                        invFreq[i] /= scaling.Factor;
+                    }
+                    else if (wavelen >= highWavelen)
+                    {
+                        var smooth = (scaling.OriginalMaxPositionEmbeddings / wavelen - scaling.LowFreqFactor)
+                                     / (scaling.HighFreqFactor - scaling.LowFreqFactor);
+                        invFreq[i] = (1 - smooth) * invFreq[i] / scaling.Factor + smooth * invFreq[i];
+                    }
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Cosines and sines for <paramref name="positionIds"/> (B, T), each (B, 1, T, head_dim) in <paramref name="dtype"/>,
+    /// ready to broadcast over heads.
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) Compute(Tensor positionIds, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var invFreq = tensor(_invFreq, dtype: ScalarType.Float32, device: positionIds.device);
+        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq;   // (B, T, D/2)
+        var emb = cat([freqs, freqs], -1).unsqueeze(1);                             // (B, 1, T, D)
+        var cos = emb.cos().to(dtype);
+        var sin = emb.sin().to(dtype);
+        return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Applies the rotation to <paramref name="x"/> (B, H, T, D): <c>x * cos + rotate_half(x) * sin</c>.</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        var half = x.shape[^1] / 2;
+        var x1 = x.narrow(-1, 0, half);
+        var x2 = x.narrow(-1, half, half);
+        var rotated = cat([-x2, x1], -1);
+        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+    }
+}

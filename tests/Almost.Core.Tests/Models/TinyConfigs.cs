@@ -1,0 +1,32 @@
+using Almost.Models.Llama;
+
+namespace Almost.Core.Tests.Models;
+
+internal static class TinyConfigs
+{
+    /// <summary>2 layers, 4 query heads / 2 KV heads, head_dim 8, vocab 64.</summary>
+    public static LlamaConfig Llama(bool tied = false, string modelType = "llama") => new()
+    {
+        ModelType = modelType,
+        VocabSize = 64,
+        HiddenSize = 32,
+        IntermediateSize = 48,
+        NumHiddenLayers = 2,
+        NumAttentionHeads = 4,
+        NumKeyValueHeads = 2,
+        HeadDim = 8,
+        MaxPositionEmbeddings = 64,
+        RopeTheta = 10000,
+        RmsNormEps = 1e-6,
+        TieWordEmbeddings = tied,
+        // Larger init than HF's 0.02 so attention patterns and logits are far from uniform: a wrong mask or rotation
+        // then changes the numbers by much more than the tolerance.
+        InitializerRange = 0.2,
+        BosTokenId = 1,
+        EosTokenIds = [2],
+        PadTokenId = 0,
+    };
+
+    public static LlamaForCausalLM Create(LlamaConfig config, long seed = 7) =>
+        LlamaForCausalLM.Create(config, new ModelOptions { Device = "cpu", DType = TorchSharp.torch.ScalarType.Float32, Seed = seed });
+}

@@ -32,24 +32,27 @@ public static class ComputeDevice
         }
 
         name = name.Trim().ToLowerInvariant();
-        Device device;
-        try
+        var match = System.Text.RegularExpressions.Regex.Match(name, "^(cpu|cuda)(?::([0-9]+))?$");
+        if (!match.Success)
         {
-            device = torch.device(name);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new ArgumentException($"Unknown device '{name}' (from {Source(requested)}); expected cpu, cuda or cuda:N.", nameof(requested), e);
+            throw new ArgumentException($"Unknown device '{name}' (from {Source(requested)}); expected cpu, cuda or cuda:N.", nameof(requested));
         }
 
-        if (device.type == DeviceType.CUDA && !cuda.is_available())
+        if (match.Groups[1].Value == "cpu")
+        {
+            return CPU;
+        }
+
+        var index = match.Groups[2].Success ? int.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        if (!cuda.is_available() || index >= cuda.device_count())
         {
             throw new ArgumentException(
-                $"Device '{name}' (from {Source(requested)}) was asked for, but CUDA is not available: reference a TorchSharp " +
-                "CUDA package and run on a machine with an NVIDIA driver, or use cpu.", nameof(requested));
+                $"Device '{name}' (from {Source(requested)}) was asked for, but CUDA is not available" +
+                (cuda.is_available() ? $" with {cuda.device_count()} device(s)" : "") +
+                ": reference a TorchSharp CUDA package and run on a machine with an NVIDIA driver, or use cpu.", nameof(requested));
         }
 
-        return device;
+        return new Device(DeviceType.CUDA, index);
     }
 
     /// <summary>
@@ -59,6 +62,12 @@ public static class ComputeDevice
     public static ScalarType ResolveDType(Device device, ScalarType? requested = null)
     {
         ArgumentNullException.ThrowIfNull(device);
+        return ResolveDType(device.type, requested);
+    }
+
+    /// <summary>As <see cref="ResolveDType(Device, ScalarType?)"/>, for a device type.</summary>
+    public static ScalarType ResolveDType(DeviceType deviceType, ScalarType? requested = null)
+    {
         if (requested is { } dtype)
         {
             return dtype;
@@ -70,7 +79,7 @@ public static class ComputeDevice
             return ParseDType(name, DTypeVariable);
         }
 
-        return device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
+        return deviceType == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
     }
 
     /// <summary>Parses a Hugging Face / PyTorch dtype name (<c>float32</c>, <c>bfloat16</c>, <c>float16</c>, <c>fp32</c>, ...).</summary>

@@ -1,3 +1,4 @@
+using Almost.Checkpoints;
 using Almost.Devices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -70,6 +71,57 @@ public sealed class LlamaForCausalLM : nn.Module
         var lm = new LlamaForCausalLM(config);
         lm.MoveTo(device, dtype);
         return lm;
+    }
+
+    /// <summary>
+    /// Loads a Hugging Face checkpoint folder (<c>config.json</c> + <c>model.safetensors</c> or a sharded
+    /// <c>model.safetensors.index.json</c>). The model is built on the resolved device in the resolved dtype
+    /// (<see cref="ModelOptions"/>) and the stored tensors, fp32/bf16/fp16, are converted into it.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">config.json or the weights are missing.</exception>
+    /// <exception cref="InvalidDataException">config.json is malformed or names an unsupported model type.</exception>
+    /// <exception cref="CheckpointException">The weights are corrupt, pickle-only, or have missing / unexpected / wrong-shape tensors.</exception>
+    public static LlamaForCausalLM FromPretrained(string folder, ModelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        options ??= new ModelOptions();
+        var config = LlamaConfig.Load(folder);
+        var device = ComputeDevice.Resolve(options.Device);
+        var dtype = ComputeDevice.ResolveDType(device, options.DType);
+        var lm = CreateUninitialized(config, device, dtype);
+        try
+        {
+            HfCheckpoint.LoadInto(lm, folder, new CheckpointLoadOptions
+            {
+                // Tied checkpoints may or may not carry a copy of the embedding as lm_head; older ones carry rotary buffers.
+                IgnoreUnexpected = name => (config.TieWordEmbeddings && name == "lm_head.weight")
+                                           || name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal),
+            });
+        }
+        catch
+        {
+            lm.Dispose();
+            throw;
+        }
+
+        return lm;
+    }
+
+    /// <summary>
+    /// Saves <c>config.json</c> and the weights in Hugging Face layout, sharded above
+    /// <paramref name="maxShardBytes"/>, every file written atomically. The folder then opens with
+    /// <c>AutoModelForCausalLM.from_pretrained</c> in Python transformers and in vLLM.
+    /// </summary>
+    /// <param name="folder">Target folder (created when missing).</param>
+    /// <param name="dtype">dtype to store the weights in; null keeps the model's.</param>
+    /// <param name="maxShardBytes">Largest shard; default 5 GB as in transformers.</param>
+    public void SavePretrained(string folder, ScalarType? dtype = null, long maxShardBytes = CheckpointSaveOptions.DefaultMaxShardBytes)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        var saved = dtype ?? DType;
+        Directory.CreateDirectory(folder);
+        HfCheckpoint.Save(this, folder, new CheckpointSaveOptions { DType = saved, MaxShardBytes = maxShardBytes });
+        Config.Save(folder, ComputeDevice.DTypeName(saved));
     }
 
     private void MoveTo(Device device, ScalarType dtype)

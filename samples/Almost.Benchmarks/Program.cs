@@ -1,0 +1,61 @@
+// Almost benchmarks: one run measures the machine and the SDK, prints one JSON line, and writes docs/performance.md.
+//   dotnet run -c Release --project samples/Almost.Benchmarks [-- --quick] [--out docs/performance.md]
+using System.Globalization;
+using System.Text.Json;
+using Almost.Benchmarks;
+using Almost.Devices;
+using Almost.Models.Llama;
+using TorchSharp;
+
+var quick = args.Contains("--quick");
+var outIndex = Array.IndexOf(args, "--out");
+var outPath = outIndex >= 0 ? args[outIndex + 1] : Path.Combine(FindRepoRoot(), "docs", "performance.md");
+TorchNative.EnsureLoaded();
+var threads = torch.get_num_threads();
+
+// 1. Machine: fp32 matmul peak at n = 1024.
+var peak = TrainingThroughput.MatmulPeakGflops(1024, quick ? 1 : 5);
+Console.Error.WriteLine($"matmul n=1024 fp32: {peak:F1} GFLOP/s ({threads} threads)");
+
+// 2. Training throughput: ~10M parameters, sequence 256.
+var config = TrainingThroughput.TenMillion;
+using var model = LlamaForCausalLM.Create(config, new ModelOptions { Device = "cpu", Seed = 0 });
+var parameters = config.ParameterCount;
+const int batch = 8, sequence = 256;
+var tokensPerSecond = TrainingThroughput.ForwardBackwardTokensPerSecond(model, batch, sequence, quick ? 2 : 6);
+var achieved = 6.0 * parameters * tokensPerSecond / 1e9;
+var mfu = achieved / peak;
+Console.Error.WriteLine($"fwd+bwd {parameters / 1e6:F2}M params, batch {batch} x seq {sequence}: {tokensPerSecond:F0} tokens/s, {achieved:F1} GFLOP/s, MFU {mfu:P1}");
+
+var result = new Dictionary<string, object>
+{
+    ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+    ["cpu_threads"] = threads,
+    ["matmul_fp32_gflops_n1024"] = Math.Round(peak, 1),
+    ["model_params"] = parameters,
+    ["batch"] = batch,
+    ["sequence"] = sequence,
+    ["train_tokens_per_s"] = Math.Round(tokensPerSecond, 1),
+    ["train_achieved_gflops"] = Math.Round(achieved, 1),
+    ["mfu"] = Math.Round(mfu, 3),
+};
+foreach (var (key, value) in DecodeThroughput.Run(model, quick))
+{
+    result[key] = value;
+}
+
+var json = JsonSerializer.Serialize(result);
+Console.WriteLine(json);
+PerformanceReport.Write(outPath, result);
+Console.Error.WriteLine($"wrote {outPath}");
+
+static string FindRepoRoot()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Almost.sln")))
+    {
+        dir = dir.Parent;
+    }
+
+    return dir?.FullName ?? Directory.GetCurrentDirectory();
+}

@@ -53,6 +53,22 @@ public sealed class SentencePieceTokenizerTests : IDisposable
         tokenizer.TokenToId("▁wor").Should().Be(10);
     }
 
+    [Fact]
+    public void Folder_with_a_llama_style_tokenizer_json_falls_back_to_tokenizer_model()
+    {
+        File.WriteAllBytes(Path.Combine(_folder, "tokenizer.model"), ModelProto(Bpe));
+        File.WriteAllText(Path.Combine(_folder, "tokenizer.json"),
+            """{ "model": { "type": "BPE", "byte_fallback": true, "vocab": { "a": 0 }, "merges": [] }, "pre_tokenizer": { "type": "Metaspace" }, "decoder": { "type": "Sequence", "decoders": [ { "type": "ByteFallback" } ] } }""");
+        File.WriteAllText(Path.Combine(_folder, "tokenizer_config.json"),
+            """{ "bos_token": { "content": "<s>" }, "eos_token": "</s>", "pad_token": "<unk>" }""");
+
+        AlmostTokenizer tokenizer = AlmostTokenizer.FromFolder(_folder);
+
+        tokenizer.Format.Should().Be(TokenizerFormat.SentencePiece);
+        tokenizer.PadTokenId.Should().Be(0);
+        tokenizer.Encode("hello", addBos: true).Should().Equal(1, 7);
+    }
+
     private static byte[] ModelProto(int modelType)
     {
         var model = new MemoryStream();

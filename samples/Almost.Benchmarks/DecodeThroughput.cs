@@ -20,7 +20,7 @@ internal static class DecodeThroughput
     {
         model.eval();
         // The model's vocabulary (4096) is a prefix of GPT-2's, so GPT-2's tokenizer can decode whatever it produces.
-        var tokenizer = AlmostTokenizer.FromTiktoken("gpt2");
+        var tokenizer = TokenizerLoader.FromTiktoken("gpt2");
         var generator = new LocalGenerator(model, tokenizer, new LocalGeneratorOptions { MaxBatchSize = 32, AddBos = false });
         var options = new GenerationOptions { MaxNewTokens = NewTokens, Temperature = 0 };
         var results = new List<(string, object)>();

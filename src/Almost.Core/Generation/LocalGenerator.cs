@@ -1,0 +1,355 @@
+using System.Diagnostics;
+using Almost.Devices;
+using Almost.Models.Llama;
+using Almost.Tokenization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Almost.Generation;
+
+/// <summary>
+/// Generates with a local <see cref="LlamaForCausalLM"/>: batched decoding with left padding and a preallocated KV cache,
+/// per-row finish at EOS or a stop string, early exit once every row is done, greedy at temperature 0, and sampling
+/// from an explicit <see cref="Generator"/> so a fixed seed and batch give the same samples.
+/// </summary>
+/// <remarks>
+/// Prompts are sorted by token length and cut into batches of <see cref="LocalGeneratorOptions.MaxBatchSize"/> rows
+/// (each sample of a prompt is a row). Batch <c>b</c> samples from a generator seeded with
+/// <c>Determinism.DeriveSeed(options.Seed, "batch{b}")</c>; the same prompts, options and batch size give the same
+/// output. The host sees the new tokens only every <see cref="LocalGeneratorOptions.StopCheckInterval"/> steps.
+/// </remarks>
+public sealed class LocalGenerator : ITextGenerator
+{
+    private readonly LlamaForCausalLM _model;
+    private readonly AlmostTokenizer _tokenizer;
+    private readonly LocalGeneratorOptions _options;
+    private readonly ILogger _logger;
+    private readonly long[] _eosIds;
+    private readonly long _padId;
+
+    /// <summary>Creates a generator over <paramref name="model"/> and <paramref name="tokenizer"/>.</summary>
+    public LocalGenerator(
+        LlamaForCausalLM model,
+        AlmostTokenizer tokenizer,
+        LocalGeneratorOptions? options = null,
+        ILogger<LocalGenerator>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        _model = model;
+        _tokenizer = tokenizer;
+        _options = options ?? new LocalGeneratorOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxBatchSize, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.StopCheckInterval, 1, nameof(options));
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        var eos = new SortedSet<long>(model.Config.EosTokenIds.Select(i => (long)i));
+        if (tokenizer.EosTokenId is { } tokEos)
+        {
+            eos.Add(tokEos);
+        }
+
+        _eosIds = [.. eos];
+        _padId = tokenizer.PadTokenId ?? model.Config.PadTokenId ?? (_eosIds.Length > 0 ? _eosIds[0] : 0);
+    }
+
+    /// <summary>The model being sampled.</summary>
+    public LlamaForCausalLM Model => _model;
+
+    /// <summary>The tokenizer used to encode prompts and decode completions.</summary>
+    public AlmostTokenizer Tokenizer => _tokenizer;
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<IReadOnlyList<GenerationResult>>> GenerateAsync(
+        IReadOnlyList<string> prompts,
+        GenerationOptions options,
+        IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(options);
+        var encoded = prompts.Select(p => _tokenizer.Encode(p, _options.AddBos && _tokenizer.BosTokenId is not null)).ToList();
+        return Task.Run(() => Generate(encoded, options, progress, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Generates from prompts given as token ids (already including BOS if wanted). Synchronous; see
+    /// <see cref="GenerateAsync"/> for the text form. Returns one list per prompt with
+    /// <see cref="GenerationOptions.SamplesPerPrompt"/> results.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<GenerationResult>> Generate(
+        IReadOnlyList<int[]> promptIds,
+        GenerationOptions options,
+        IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptIds);
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(promptIds, options);
+        var samples = options.SamplesPerPrompt;
+        var results = new GenerationResult[promptIds.Count][];
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = new GenerationResult[samples];
+        }
+
+        // Rows are (prompt, sample) pairs; sorting by prompt length keeps padding small inside each batch.
+        var rows = Enumerable.Range(0, promptIds.Count)
+            .SelectMany(p => Enumerable.Range(0, samples).Select(s => (Prompt: p, Sample: s)))
+            .OrderBy(r => promptIds[r.Prompt].Length)
+            .ToList();
+        var remaining = Enumerable.Repeat(samples, promptIds.Count).ToArray();
+        var completedPrompts = 0;
+        long generatedTokens = 0;
+        var batchCount = (rows.Count + _options.MaxBatchSize - 1) / _options.MaxBatchSize;
+        for (var b = 0; b < batchCount; b++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = rows.Skip(b * _options.MaxBatchSize).Take(_options.MaxBatchSize).ToList();
+            var watch = Stopwatch.StartNew();
+            var seed = Determinism.DeriveSeed(options.Seed, $"batch{b}");
+            var decoded = DecodeBatch(batch.Select(r => promptIds[r.Prompt]).ToList(), options, seed, cancellationToken);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                results[batch[i].Prompt][batch[i].Sample] = decoded[i];
+                generatedTokens += decoded[i].TokenIds.Count;
+                if (--remaining[batch[i].Prompt] == 0)
+                {
+                    completedPrompts++;
+                }
+            }
+
+            _logger.LogDebug(
+                "Batch {Batch}/{Batches}: {Rows} rows, {NewTokens} new tokens in {Milliseconds} ms",
+                b + 1, batchCount, batch.Count, decoded.Sum(d => d.TokenIds.Count), watch.ElapsedMilliseconds);
+            progress?.Report(new GenerationProgress(completedPrompts, promptIds.Count, generatedTokens));
+        }
+
+        return results;
+    }
+
+    private void Validate(IReadOnlyList<int[]> promptIds, GenerationOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNewTokens, 1, nameof(options.MaxNewTokens));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SamplesPerPrompt, 1, nameof(options.SamplesPerPrompt));
+        for (var i = 0; i < promptIds.Count; i++)
+        {
+            if (promptIds[i].Length == 0)
+            {
+                throw new ArgumentException($"Prompt {i} has no tokens; give it text or enable AddBos with a tokenizer that has a BOS token.", nameof(promptIds));
+            }
+
+            if (promptIds[i].Length + options.MaxNewTokens > _model.Config.MaxPositionEmbeddings)
+            {
+                throw new ArgumentException(
+                    $"Prompt {i} has {promptIds[i].Length} tokens; with max_new_tokens {options.MaxNewTokens} that exceeds the " +
+                    $"model's max_position_embeddings ({_model.Config.MaxPositionEmbeddings}).", nameof(promptIds));
+            }
+        }
+    }
+
+    /// <summary>Decodes one batch of prompts (token ids) to completion; one result per prompt row.</summary>
+    private GenerationResult[] DecodeBatch(List<int[]> prompts, GenerationOptions options, long seed, CancellationToken ct)
+    {
+        var device = _model.Device;
+        int rows = prompts.Count, promptLength = prompts.Max(p => p.Length), maxNew = options.MaxNewTokens;
+        using var generator = Determinism.CreateGenerator(seed, device, "sampling");
+        using var noGrad = no_grad();
+        using var batchScope = NewDisposeScope();
+
+        // Left padding: every prompt ends at column promptLength - 1, so the next token is column promptLength for all.
+        var ids = new long[rows, promptLength];
+        var mask = zeros(rows, promptLength + maxNew, dtype: ScalarType.Int64);
+        for (var r = 0; r < rows; r++)
+        {
+            var offset = promptLength - prompts[r].Length;
+            for (var c = 0; c < promptLength; c++)
+            {
+                ids[r, c] = c < offset ? _padId : prompts[r][c - offset];
+            }
+
+            mask[r].narrow(0, offset, prompts[r].Length).fill_(1);
+        }
+
+        mask = mask.to(device);
+        var input = tensor(ids, device: device);
+        var realLength = mask.sum(1, type: ScalarType.Int64);                          // (B)
+        var eos = tensor(_eosIds, device: device);
+        using var cache = _model.CreateCache(rows, promptLength + maxNew);
+        var outTokens = full(rows, maxNew, _padId, dtype: ScalarType.Int64, device: device);
+        var outLogProbs = zeros(rows, maxNew, dtype: ScalarType.Float32, device: device);
+        var finished = zeros(rows, dtype: ScalarType.Bool, device: device);
+
+        var state = new RowState[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            state[r] = new RowState();
+        }
+
+        var logits = LastLogits(input, mask.narrow(1, 0, promptLength), null, cache);
+        var checkedSteps = 0;
+        for (var step = 0; step < maxNew; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var stepScope = NewDisposeScope();
+            var next = LogitsSampler.Sample(logits, options.Temperature, options.TopK, options.TopP, generator);
+            if (options.ReturnLogProbs)
+            {
+                outLogProbs.narrow(1, step, 1).copy_(LlamaForCausalLM.GatherLogProbs(logits, next).unsqueeze(1));
+            }
+
+            next = where(finished, tensor(_padId, device: device), next);
+            outTokens.narrow(1, step, 1).copy_(next.unsqueeze(1));
+            finished.logical_or_(isin(next, eos));
+            var lastStep = step == maxNew - 1;
+            if ((step + 1) % _options.StopCheckInterval == 0 || lastStep)
+            {
+                var allDone = CheckRows(state, outTokens, checkedSteps, step + 1, options, finished);
+                checkedSteps = step + 1;
+                if (allDone)
+                {
+                    break;
+                }
+            }
+
+            if (lastStep)
+            {
+                break;
+            }
+
+            var column = promptLength + step;
+            mask.narrow(1, column, 1).fill_(1);
+            var positions = (realLength + step).unsqueeze(1);
+            logits.Dispose();
+            logits = LastLogits(next.unsqueeze(1), mask.narrow(1, 0, column + 1), positions, cache);
+        }
+
+        logits.Dispose();
+        var logProbRows = options.ReturnLogProbs ? outLogProbs.cpu().data<float>().ToArray() : null;
+        var results = new GenerationResult[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            var s = state[r];
+            var n = s.Tokens.Count;
+            var lp = logProbRows is null ? null : (IReadOnlyList<float>)logProbRows.AsSpan(r * maxNew, n).ToArray();
+            results[r] = new GenerationResult(s.Text ?? _tokenizer.Decode(s.Tokens), s.Tokens.ToArray(), lp, s.Reason ?? FinishReason.Length);
+        }
+
+        return results;
+    }
+
+    /// <summary>Runs the model and returns fp32 logits (B, V) of the last position, outside any dispose scope.</summary>
+    private Tensor LastLogits(Tensor input, Tensor mask, Tensor? positions, KvCache cache)
+    {
+        using var output = _model.forward(input, mask, positions, cache, lastPositionOnly: true);
+        return output.Logits.squeeze(1).DetachFromDisposeScope();
+    }
+
+    /// <summary>
+    /// Copies the tokens of steps [from, to) to the host, finishes rows that reached EOS or a stop string, and marks
+    /// stop-string rows finished on the device. Returns true when every row is done.
+    /// </summary>
+    private bool CheckRows(RowState[] state, Tensor outTokens, int from, int to, GenerationOptions options, Tensor finished)
+    {
+        var width = to - from;
+        var fresh = outTokens.narrow(1, from, width).cpu().data<long>().ToArray();
+        var stopFinished = new List<long>();
+        for (var r = 0; r < state.Length; r++)
+        {
+            var s = state[r];
+            if (s.Reason is not null)
+            {
+                continue;
+            }
+
+            for (var i = 0; i < width && s.Reason is null; i++)
+            {
+                var token = fresh[r * width + i];
+                if (Array.IndexOf(_eosIds, token) >= 0)
+                {
+                    s.Reason = FinishReason.Eos;
+                }
+                else
+                {
+                    s.Tokens.Add((int)token);
+                }
+            }
+
+            if (options.StopStrings.Count > 0 && TryStop(s, options.StopStrings))
+            {
+                if (!finished[r].item<bool>())
+                {
+                    stopFinished.Add(r);
+                }
+            }
+
+            if (s.Reason is null && to == options.MaxNewTokens)
+            {
+                s.Reason = FinishReason.Length;
+            }
+        }
+
+        if (stopFinished.Count > 0)
+        {
+            finished.index_fill_(0, tensor(stopFinished.ToArray(), device: finished.device), true);
+        }
+
+        return state.All(s => s.Reason is not null);
+    }
+
+    /// <summary>
+    /// When the row's text contains a stop string, cuts the text before its first occurrence, keeps the tokens up to
+    /// the one that completed it, and finishes the row with <see cref="FinishReason.Stop"/>.
+    /// </summary>
+    private bool TryStop(RowState s, IReadOnlyList<string> stops)
+    {
+        var text = _tokenizer.Decode(s.Tokens);
+        var cut = FirstStop(text, stops);
+        if (cut < 0)
+        {
+            return false;
+        }
+
+        // Shortest token prefix whose text already holds the stop string.
+        var keep = s.Tokens.Count;
+        while (keep > 1 && FirstStop(_tokenizer.Decode(s.Tokens.Take(keep - 1)), stops) >= 0)
+        {
+            keep--;
+        }
+
+        s.Tokens.RemoveRange(keep, s.Tokens.Count - keep);
+        s.Text = text[..cut];
+        s.Reason = FinishReason.Stop;
+        return true;
+    }
+
+    private static int FirstStop(string text, IReadOnlyList<string> stops)
+    {
+        var first = -1;
+        foreach (var stop in stops)
+        {
+            if (stop.Length == 0)
+            {
+                continue;
+            }
+
+            var at = text.IndexOf(stop, StringComparison.Ordinal);
+            if (at >= 0 && (first < 0 || at < first))
+            {
+                first = at;
+            }
+        }
+
+        return first;
+    }
+
+    private sealed class RowState
+    {
+        public List<int> Tokens { get; } = [];
+
+        public FinishReason? Reason { get; set; }
+
+        public string? Text { get; set; }
+    }
+}

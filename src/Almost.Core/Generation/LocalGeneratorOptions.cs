@@ -1,0 +1,17 @@
+namespace Almost.Generation;
+
+/// <summary>Engine settings of <see cref="LocalGenerator"/> (how it batches, not what it samples).</summary>
+public sealed record LocalGeneratorOptions
+{
+    /// <summary>Rows (prompt × sample) decoded together. Prompts are sorted by length and cut into batches of this size. Default 16.</summary>
+    public int MaxBatchSize { get; init; } = 16;
+
+    /// <summary>
+    /// Decoding steps between host checks for finished rows and stop strings. Each check copies only the tokens of
+    /// those steps to the host; larger values mean fewer syncs but more wasted steps after every row is done. Default 8.
+    /// </summary>
+    public int StopCheckInterval { get; init; } = 8;
+
+    /// <summary>Prepend the tokenizer's BOS token to every prompt (when it has one). Default true, as LLaMA models expect.</summary>
+    public bool AddBos { get; init; } = true;
+}

@@ -187,7 +187,10 @@ public sealed class LocalGenerator : ITextGenerator
             state[r] = new RowState();
         }
 
-        var logits = LastLogits(input, mask.narrow(1, 0, promptLength), null, cache);
+        // Without left padding (equal prompt lengths, e.g. batch 1) the mask and explicit positions are redundant:
+        // skipping them lets attention run unmasked and saves building a mask every step.
+        var padded = prompts.Any(p => p.Length != promptLength);
+        var logits = LastLogits(input, padded ? mask.narrow(1, 0, promptLength) : null, null, cache);
         var checkedSteps = 0;
         for (var step = 0; step < maxNew; step++)
         {
@@ -218,11 +221,18 @@ public sealed class LocalGenerator : ITextGenerator
                 break;
             }
 
-            var column = promptLength + step;
-            mask.narrow(1, column, 1).fill_(1);
-            var positions = (realLength + step).unsqueeze(1);
             logits.Dispose();
-            logits = LastLogits(next.unsqueeze(1), mask.narrow(1, 0, column + 1), positions, cache);
+            if (padded)
+            {
+                var column = promptLength + step;
+                mask.narrow(1, column, 1).fill_(1);
+                var positions = (realLength + step).unsqueeze(1);
+                logits = LastLogits(next.unsqueeze(1), mask.narrow(1, 0, column + 1), positions, cache);
+            }
+            else
+            {
+                logits = LastLogits(next.unsqueeze(1), null, null, cache);
+            }
         }
 
         logits.Dispose();
@@ -240,7 +250,7 @@ public sealed class LocalGenerator : ITextGenerator
     }
 
     /// <summary>Runs the model and returns fp32 logits (B, V) of the last position, outside any dispose scope.</summary>
-    private Tensor LastLogits(Tensor input, Tensor mask, Tensor? positions, KvCache cache)
+    private Tensor LastLogits(Tensor input, Tensor? mask, Tensor? positions, KvCache cache)
     {
         using var output = _model.forward(input, mask, positions, cache, lastPositionOnly: true);
         return output.Logits.squeeze(1).DetachFromDisposeScope();

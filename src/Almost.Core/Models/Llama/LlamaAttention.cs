@@ -36,7 +36,8 @@ public sealed class LlamaAttention : nn.Module
 
     /// <summary>
     /// Attends over <paramref name="x"/> (B, T, C). <paramref name="mask"/> is a boolean (B, 1, T, S) mask (true = may
-    /// attend) or null for plain causal attention without cache; <paramref name="cache"/> receives the new keys/values.
+    /// attend) or null for plain causal attention (with a cache, null is only valid for a single new token, which may
+    /// see every cached position); <paramref name="cache"/> receives the new keys/values.
     /// </summary>
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
     {

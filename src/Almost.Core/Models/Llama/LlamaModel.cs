@@ -88,13 +88,13 @@ public sealed class LlamaModel : nn.Module
     /// <summary>
     /// The boolean attention mask (B, 1, T, S): causal over absolute positions and restricted to real keys. Each query
     /// may always see itself, so a padding query never has an empty row (which would make softmax produce NaN).
-    /// Null when plain causal attention is exact (no padding, no cache).
+    /// Null when plain causal attention is exact (no padding, and no cache or a single new token).
     /// </summary>
     private static Tensor? BuildMask(Tensor? attentionMask, long t, long past, Device device)
     {
-        if (attentionMask is null && past == 0)
+        if (attentionMask is null && (past == 0 || t == 1))
         {
-            return null;
+            return null; // plain causal (no cache), or one new token that may see every cached position
         }
 
         var s = past + t;

@@ -32,9 +32,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var inputDtype = x.dtype;
-        var h = x.to(ScalarType.Float32);
-        var variance = h.pow(2).mean([-1L], keepdim: true);
-        h = h * rsqrt(variance + _eps);
-        return (weight * h.to(inputDtype)).MoveToOuterDisposeScope();
+        var h = inputDtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        var variance = h.square().mean([-1L], keepdim: true);
+        h = h * (variance + _eps).rsqrt_();
+        return (weight * (inputDtype == ScalarType.Float32 ? h : h.to(inputDtype))).MoveToOuterDisposeScope();
     }
 }

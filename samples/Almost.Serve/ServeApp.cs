@@ -1,0 +1,351 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Almost.Generation;
+using Almost.Models.Llama;
+using Almost.Tokenization;
+
+namespace Almost.Serve;
+
+/// <summary>
+/// An OpenAI-compatible server over one checkpoint folder: <c>GET /v1/models</c>, <c>POST /v1/completions</c> and
+/// <c>POST /v1/chat/completions</c>, plain JSON or server-sent events (<c>"stream": true</c>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// One model answers every request, so generation is serialised: a request waits for the one before it (a
+/// <see cref="SemaphoreSlim"/> of 1) and then runs all its prompts × <c>n</c> samples as one <see cref="LocalGenerator"/>
+/// call, which batches them.
+/// </para>
+/// <para>
+/// Streaming is not token-by-token: the whole completion is generated first and then sent as two events per choice
+/// (the text, then an empty delta with <c>finish_reason</c>), followed by <c>data: [DONE]</c>. Clients that read
+/// the OpenAI stream format work unchanged; they just see the text arrive at once.
+/// </para>
+/// <para>
+/// Chat messages are rendered with <see cref="ServeOptions.ChatTemplate"/> plus its generation prompt. The template's
+/// stop strings are added to the request's, and the reply is returned exactly as generated. With the transcript
+/// template it usually starts with a space. Log-probs are those of the sampled tokens only: <c>top_logprobs</c> is
+/// empty. <c>finish_reason</c> is <c>"stop"</c> for EOS and for a stop string. As in vLLM, <c>stop_reason</c>
+/// names the matched stop string, or is null at EOS.
+/// </para>
+/// </remarks>
+public static class ServeApp
+{
+    /// <summary>
+    /// Loads the checkpoint and tokenizer from <see cref="ServeOptions.ModelFolder"/> and builds the web application
+    /// (not started). Start it with <c>RunAsync</c>, or with <c>StartAsync</c> and read the bound address from
+    /// <c>Urls</c> (useful with port 0). The model is disposed when the application stops.
+    /// </summary>
+    /// <param name="options">What to serve and where.</param>
+    /// <returns>The application.</returns>
+    public static WebApplication Build(ServeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ApplicationName = typeof(ServeApp).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+
+        var folder = Path.GetFullPath(options.ModelFolder);
+        var tokenizer = AlmostTokenizer.FromFolder(folder);
+        var model = LlamaForCausalLM.FromPretrained(folder, new ModelOptions { Device = options.Device });
+        var app = builder.Build();
+        var served = new ServedModel(
+            options.ModelName ?? new DirectoryInfo(folder).Name,
+            model,
+            tokenizer,
+            new LocalGenerator(model, tokenizer, options.Generator, app.Services.GetRequiredService<ILogger<LocalGenerator>>()),
+            options,
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServeApp).FullName!));
+        app.Lifetime.ApplicationStopped.Register(model.Dispose);
+        served.Logger.LogInformation(
+            "Serving {Model} from {Folder} (max {MaxPositions} positions, chat template {Template})",
+            served.Name, folder, model.Config.MaxPositionEmbeddings, options.ChatTemplate.GetType().Name);
+
+        app.MapGet("/v1/models", () => Json(new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = new JsonArray(new JsonObject
+            {
+                ["id"] = served.Name,
+                ["object"] = "model",
+                ["created"] = served.Created,
+                ["owned_by"] = "almost",
+                ["max_model_len"] = model.Config.MaxPositionEmbeddings,
+            }),
+        }));
+        app.MapPost("/v1/completions", (HttpContext context) => HandleAsync(context, served, chat: false));
+        app.MapPost("/v1/chat/completions", (HttpContext context) => HandleAsync(context, served, chat: true));
+        return app;
+    }
+
+    private static async Task HandleAsync(HttpContext context, ServedModel served, bool chat)
+    {
+        try
+        {
+            var request = await ReadRequestAsync(context, served, chat);
+            var results = await GenerateAsync(served, request, context.RequestAborted);
+            var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
+            var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var choices = BuildChoices(served, request, results, chat);
+            served.Logger.LogInformation(
+                "{Endpoint}: {Prompts} prompts x {Samples} samples, {Tokens} new tokens{Stream}",
+                chat ? "chat" : "completions", request.Prompts.Count, request.Options.SamplesPerPrompt,
+                results.Sum(r => r.Sum(s => s.TokenIds.Count)), request.Stream ? " (streamed)" : "");
+            if (request.Stream)
+            {
+                await WriteStreamAsync(context, served, id, created, choices, chat);
+                return;
+            }
+
+            var promptTokens = request.Prompts.Sum(p => served.Tokenizer.Encode(p, served.AddBos).Length);
+            var completionTokens = results.Sum(r => r.Sum(s => s.TokenIds.Count));
+            var body = new JsonObject
+            {
+                ["id"] = id,
+                ["object"] = chat ? "chat.completion" : "text_completion",
+                ["created"] = created,
+                ["model"] = served.Name,
+                ["choices"] = new JsonArray([.. choices.Select(c => c.Full)]),
+                ["usage"] = new JsonObject
+                {
+                    ["prompt_tokens"] = promptTokens,
+                    ["completion_tokens"] = completionTokens,
+                    ["total_tokens"] = promptTokens + completionTokens,
+                },
+            };
+            await Json(body).ExecuteAsync(context);
+        }
+        catch (OpenAiRequestException e)
+        {
+            served.Logger.LogInformation("Refused a request: {Status} {Message}", e.Status, e.Message);
+            await WriteErrorAsync(context, e.Status, e.Message, "invalid_request_error", e.Param, e.Code);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nothing to answer.
+        }
+        catch (Exception e) when (!context.Response.HasStarted)
+        {
+            served.Logger.LogError(e, "Generation failed");
+            await WriteErrorAsync(context, 500, "The server failed to generate: " + e.Message, "server_error", null, null);
+        }
+    }
+
+    private static async Task<CompletionRequest> ReadRequestAsync(HttpContext context, ServedModel served, bool chat)
+    {
+        byte[] body;
+        try
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+            body = buffer.ToArray();
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new OpenAiRequestException(
+                413, $"The request body is larger than this server's limit of {served.Options.MaxRequestBodyBytes} bytes.",
+                null, "request_too_large");
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            return CompletionRequest.Parse(doc.RootElement, chat, served.Name, served.Options);
+        }
+        catch (JsonException e)
+        {
+            throw new OpenAiRequestException(400, $"We could not parse the JSON body of your request: {e.Message}");
+        }
+    }
+
+    private static async Task<IReadOnlyList<IReadOnlyList<GenerationResult>>> GenerateAsync(
+        ServedModel served, CompletionRequest request, CancellationToken ct)
+    {
+        await served.Gate.WaitAsync(ct);
+        try
+        {
+            return await served.Generator.GenerateAsync(request.Prompts, request.Options, null, ct);
+        }
+        catch (ArgumentException e)
+        {
+            // LocalGenerator refuses prompts that are empty or too long for the context window.
+            throw new OpenAiRequestException(400, e.Message, null);
+        }
+        finally
+        {
+            served.Gate.Release();
+        }
+    }
+
+    /// <summary>One choice in full (for the JSON body) and as its stream parts.</summary>
+    private sealed record Choice(JsonObject Full, int Index, string Text, JsonNode? LogProbs, string FinishReason);
+
+    private static List<Choice> BuildChoices(
+        ServedModel served, CompletionRequest request, IReadOnlyList<IReadOnlyList<GenerationResult>> results, bool chat)
+    {
+        var choices = new List<Choice>();
+        var n = request.Options.SamplesPerPrompt;
+        for (var p = 0; p < results.Count; p++)
+        {
+            for (var s = 0; s < n; s++)
+            {
+                var result = results[p][s];
+                var index = p * n + s;
+                var finish = result.FinishReason == FinishReason.Length ? "length" : "stop";
+                var stopReason = result.FinishReason == FinishReason.Stop ? MatchedStop(served, result, request.Options.StopStrings) : null;
+                var logProbs = request.Options.ReturnLogProbs ? LogProbs(served, result, chat) : null;
+                var full = new JsonObject { ["index"] = index };
+                if (chat)
+                {
+                    full["message"] = new JsonObject { ["role"] = "assistant", ["content"] = result.Text };
+                }
+                else
+                {
+                    full["text"] = result.Text;
+                }
+
+                full["logprobs"] = logProbs;
+                full["finish_reason"] = finish;
+                full["stop_reason"] = stopReason;
+                choices.Add(new Choice(full, index, result.Text, logProbs?.DeepClone(), finish));
+            }
+        }
+
+        return choices;
+    }
+
+    /// <summary>The stop string that ended a sample: the one the kept tokens' text continues with after the returned text.</summary>
+    private static string? MatchedStop(ServedModel served, GenerationResult result, IReadOnlyList<string> stops)
+    {
+        var tail = served.Tokenizer.Decode(result.TokenIds);
+        tail = tail.StartsWith(result.Text, StringComparison.Ordinal) ? tail[result.Text.Length..] : tail;
+        return stops.FirstOrDefault(s => tail.StartsWith(s, StringComparison.Ordinal))
+               ?? stops.FirstOrDefault(s => tail.Contains(s, StringComparison.Ordinal));
+    }
+
+    private static JsonObject? LogProbs(ServedModel served, GenerationResult result, bool chat)
+    {
+        if (result.LogProbs is null)
+        {
+            return null;
+        }
+
+        var tokens = result.TokenIds.Select(id => served.Tokenizer.Decode([id])).ToList();
+        if (chat)
+        {
+            var content = new JsonArray();
+            for (var t = 0; t < tokens.Count; t++)
+            {
+                content.Add(new JsonObject
+                {
+                    ["token"] = tokens[t],
+                    ["logprob"] = result.LogProbs[t],
+                    ["bytes"] = new JsonArray([.. System.Text.Encoding.UTF8.GetBytes(tokens[t]).Select(b => (JsonNode)(int)b)]),
+                    ["top_logprobs"] = new JsonArray(),
+                });
+            }
+
+            return new JsonObject { ["content"] = content, ["refusal"] = null };
+        }
+
+        var offsets = new JsonArray();
+        var offset = 0;
+        foreach (var token in tokens)
+        {
+            offsets.Add(offset);
+            offset += token.Length;
+        }
+
+        return new JsonObject
+        {
+            ["tokens"] = new JsonArray([.. tokens.Select(t => (JsonNode)t)]),
+            ["token_logprobs"] = new JsonArray([.. result.LogProbs.Select(v => (JsonNode)v)]),
+            ["top_logprobs"] = null,
+            ["text_offset"] = offsets,
+        };
+    }
+
+    private static async Task WriteStreamAsync(
+        HttpContext context, ServedModel served, string id, long created, List<Choice> choices, bool chat)
+    {
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        var ct = context.RequestAborted;
+        foreach (var choice in choices)
+        {
+            var text = new JsonObject { ["index"] = choice.Index };
+            var end = new JsonObject { ["index"] = choice.Index };
+            if (chat)
+            {
+                text["delta"] = new JsonObject { ["role"] = "assistant", ["content"] = choice.Text };
+                end["delta"] = new JsonObject();
+            }
+            else
+            {
+                text["text"] = choice.Text;
+                end["text"] = string.Empty;
+            }
+
+            text["logprobs"] = choice.LogProbs;
+            text["finish_reason"] = null;
+            end["logprobs"] = null;
+            end["finish_reason"] = choice.FinishReason;
+            end["stop_reason"] = choice.Full["stop_reason"]?.DeepClone();
+            foreach (var part in new[] { text, end })
+            {
+                var chunk = new JsonObject
+                {
+                    ["id"] = id,
+                    ["object"] = chat ? "chat.completion.chunk" : "text_completion",
+                    ["created"] = created,
+                    ["model"] = served.Name,
+                    ["choices"] = new JsonArray(part),
+                };
+                await context.Response.WriteAsync($"data: {chunk.ToJsonString()}\n\n", ct);
+                await context.Response.Body.FlushAsync(ct);
+            }
+        }
+
+        await context.Response.WriteAsync("data: [DONE]\n\n", ct);
+    }
+
+    private static Task WriteErrorAsync(HttpContext context, int status, string message, string type, string? param, string? code)
+    {
+        var error = new JsonObject
+        {
+            ["error"] = new JsonObject
+            {
+                ["message"] = message,
+                ["type"] = type,
+                ["param"] = param,
+                ["code"] = code,
+            },
+        };
+        return Json(error, status).ExecuteAsync(context);
+    }
+
+    private static IResult Json(JsonNode body, int status = StatusCodes.Status200OK) =>
+        Results.Content(body.ToJsonString(), "application/json", System.Text.Encoding.UTF8, status);
+
+    /// <summary>The loaded model, its generator and the gate that serialises generation.</summary>
+    private sealed record ServedModel(
+        string Name,
+        LlamaForCausalLM Model,
+        AlmostTokenizer Tokenizer,
+        LocalGenerator Generator,
+        ServeOptions Options,
+        ILogger Logger)
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public long Created { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        public bool AddBos => Options.Generator.AddBos && Tokenizer.BosTokenId is not null;
+    }
+}

@@ -1,23 +1,16 @@
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
+using Almost.Tokenization;
 
 namespace Almost.TinyWorld;
 
 /// <summary>
 /// A trained byte-level BPE vocabulary: special tokens first, then the 256 byte symbols in byte order, then one token
-/// per merge. It writes the Hugging Face files (<c>vocab.json</c>, <c>merges.txt</c>, <c>tokenizer.json</c>,
-/// <c>tokenizer_config.json</c>, <c>special_tokens_map.json</c>) that Microsoft.ML.Tokenizers and <c>transformers</c>
-/// load, and has a small reference encoder (<see cref="Encode"/>) to check them against.
+/// per merge. It saves the Hugging Face files through Core's <see cref="HfTokenizerFiles"/> (loaded at run time by
+/// <see cref="AlmostTokenizer.FromFolder"/>, i.e. Microsoft.ML.Tokenizers, and by <c>transformers</c>), and has a small
+/// reference encoder (<see cref="Encode"/>) to check them against.
 /// </summary>
 public sealed class BpeModel
 {
-    private static readonly JsonWriterOptions WriterOptions = new()
-    {
-        Indented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     private readonly BpeTrainerOptions _options;
     private readonly Dictionary<string, int> _vocabulary;
     private readonly string[] _tokens;
@@ -29,7 +22,7 @@ public sealed class BpeModel
         _options = options;
         Merges = merges;
         var tokens = new List<string>(options.SpecialTokens);
-        tokens.AddRange(ByteLevelAlphabet.Table.Select(c => c.ToString()));
+        tokens.AddRange(ByteLevelAlphabet.Characters.Select(c => c.ToString()));
         tokens.AddRange(merges.Select(m => m.Left + m.Right));
         _tokens = tokens.ToArray();
         _vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -73,7 +66,7 @@ public sealed class BpeModel
                 ids.Add(special);
                 continue;
             }
-            foreach (var match in ByteLevelAlphabet.Gpt2Regex().EnumerateMatches(chunk))
+            foreach (var match in Gpt2PreTokenizer.Regex().EnumerateMatches(chunk))
             {
                 string piece = ByteLevelAlphabet.Encode(chunk.Substring(match.Index, match.Length));
                 if (!_cache.TryGetValue(piece, out int[]? pieceIds))
@@ -101,7 +94,7 @@ public sealed class BpeModel
             }
             if (id < _options.SpecialTokens.Count)
             {
-                text.Append(ByteLevelAlphabet.Decode(symbols.ToString())).Append(_tokens[id]);
+                text.Append(Encoding.UTF8.GetString(ByteLevelAlphabet.DecodeBytes(symbols.ToString()))).Append(_tokens[id]);
                 symbols.Clear();
             }
             else
@@ -109,62 +102,24 @@ public sealed class BpeModel
                 symbols.Append(_tokens[id]);
             }
         }
-        return text.Append(ByteLevelAlphabet.Decode(symbols.ToString())).ToString();
+        return text.Append(Encoding.UTF8.GetString(ByteLevelAlphabet.DecodeBytes(symbols.ToString()))).ToString();
     }
 
     /// <summary>
-    /// Writes <c>vocab.json</c>, <c>merges.txt</c> (first line <c>#version: 0.2</c>), <c>tokenizer.json</c>,
-    /// <c>tokenizer_config.json</c> and <c>special_tokens_map.json</c> into <paramref name="directory"/>, each to a
-    /// temporary file renamed into place.
+    /// Writes the Hugging Face files with Core's <see cref="HfTokenizerFiles.WriteByteLevelBpe"/>: <c>vocab.json</c>,
+    /// <c>merges.txt</c> (first line <c>#version: 0.2</c>), <c>tokenizer.json</c> and <c>tokenizer_config.json</c>,
+    /// each to a temporary file renamed into place. <see cref="AlmostTokenizer.FromFolder"/> loads them.
     /// </summary>
     public void Save(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        Directory.CreateDirectory(directory);
-        WriteAtomically(Path.Combine(directory, "vocab.json"), stream =>
+        var specials = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int id = 0; id < _options.SpecialTokens.Count; id++)
         {
-            using var json = new Utf8JsonWriter(stream, WriterOptions);
-            WriteVocabulary(json);
-        });
-        WriteAtomically(Path.Combine(directory, "merges.txt"), stream =>
-        {
-            using var writer = new StreamWriter(stream, new UTF8Encoding(false), bufferSize: 1 << 16, leaveOpen: true) { NewLine = "\n" };
-            writer.WriteLine("#version: 0.2");
-            foreach (var (left, right) in Merges)
-            {
-                writer.WriteLine($"{left} {right}");
-            }
-        });
-        WriteAtomically(Path.Combine(directory, "tokenizer.json"), stream =>
-        {
-            using var json = new Utf8JsonWriter(stream, WriterOptions);
-            WriteTokenizerJson(json);
-        });
-        WriteAtomically(Path.Combine(directory, "tokenizer_config.json"), stream =>
-        {
-            using var json = new Utf8JsonWriter(stream, WriterOptions);
-            json.WriteStartObject();
-            json.WriteString("tokenizer_class", "GPT2Tokenizer");
-            json.WriteString("bos_token", _options.BosToken);
-            json.WriteString("eos_token", _options.EosToken);
-            json.WriteString("pad_token", _options.PadToken);
-            json.WriteString("unk_token", _options.EosToken);
-            json.WriteNumber("model_max_length", _options.ModelMaxLength);
-            json.WriteBoolean("add_prefix_space", false);
-            json.WriteBoolean("add_bos_token", false);
-            json.WriteBoolean("clean_up_tokenization_spaces", false);
-            json.WriteEndObject();
-        });
-        WriteAtomically(Path.Combine(directory, "special_tokens_map.json"), stream =>
-        {
-            using var json = new Utf8JsonWriter(stream, WriterOptions);
-            json.WriteStartObject();
-            json.WriteString("bos_token", _options.BosToken);
-            json.WriteString("eos_token", _options.EosToken);
-            json.WriteString("pad_token", _options.PadToken);
-            json.WriteString("unk_token", _options.EosToken);
-            json.WriteEndObject();
-        });
+            specials.Add(_options.SpecialTokens[id], id);
+        }
+        HfTokenizerFiles.WriteByteLevelBpe(
+            directory, _vocabulary, Merges.ToList(), specials, _options.BosToken, _options.EosToken, _options.PadToken);
     }
 
     /// <summary>Splits text around occurrences of special tokens (which come out as their own chunks).</summary>
@@ -232,88 +187,5 @@ public sealed class BpeModel
             parts = next;
         }
         return parts.Select(p => _vocabulary[p]).ToArray();
-    }
-
-    private void WriteVocabulary(Utf8JsonWriter json)
-    {
-        json.WriteStartObject();
-        for (int id = 0; id < _tokens.Length; id++)
-        {
-            json.WriteNumber(_tokens[id], id);
-        }
-        json.WriteEndObject();
-    }
-
-    private void WriteTokenizerJson(Utf8JsonWriter json)
-    {
-        json.WriteStartObject();
-        json.WriteString("version", "1.0");
-        json.WriteNull("truncation");
-        json.WriteNull("padding");
-        json.WriteStartArray("added_tokens");
-        for (int id = 0; id < _options.SpecialTokens.Count; id++)
-        {
-            json.WriteStartObject();
-            json.WriteNumber("id", id);
-            json.WriteString("content", _options.SpecialTokens[id]);
-            json.WriteBoolean("single_word", false);
-            json.WriteBoolean("lstrip", false);
-            json.WriteBoolean("rstrip", false);
-            json.WriteBoolean("normalized", false);
-            json.WriteBoolean("special", true);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteNull("normalizer");
-        json.WriteStartObject("pre_tokenizer");
-        json.WriteString("type", "ByteLevel");
-        json.WriteBoolean("add_prefix_space", false);
-        json.WriteBoolean("trim_offsets", true);
-        json.WriteBoolean("use_regex", true);
-        json.WriteEndObject();
-        json.WriteNull("post_processor");
-        json.WriteStartObject("decoder");
-        json.WriteString("type", "ByteLevel");
-        json.WriteBoolean("add_prefix_space", true);
-        json.WriteBoolean("trim_offsets", true);
-        json.WriteBoolean("use_regex", true);
-        json.WriteEndObject();
-        json.WriteStartObject("model");
-        json.WriteString("type", "BPE");
-        json.WriteNull("dropout");
-        json.WriteNull("unk_token");
-        json.WriteNull("continuing_subword_prefix");
-        json.WriteNull("end_of_word_suffix");
-        json.WriteBoolean("fuse_unk", false);
-        json.WriteBoolean("byte_fallback", false);
-        json.WritePropertyName("vocab");
-        WriteVocabulary(json);
-        json.WriteStartArray("merges");
-        foreach (var (left, right) in Merges)
-        {
-            json.WriteStringValue($"{left} {right}");
-        }
-        json.WriteEndArray();
-        json.WriteEndObject();
-        json.WriteEndObject();
-    }
-
-    private static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string temp = $"{path}.tmp-{Guid.NewGuid():N}";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
     }
 }

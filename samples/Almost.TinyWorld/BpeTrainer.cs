@@ -1,3 +1,5 @@
+using Almost.Tokenization;
+
 namespace Almost.TinyWorld;
 
 /// <summary>Options of the <see cref="BpeTrainer"/>.</summary>
@@ -23,9 +25,6 @@ public sealed record BpeTrainerOptions
 
     /// <summary>Padding token. <see cref="EndOfText"/>.</summary>
     public string PadToken { get; init; } = EndOfText;
-
-    /// <summary><c>model_max_length</c> written to <c>tokenizer_config.json</c>. 512.</summary>
-    public int ModelMaxLength { get; init; } = 512;
 }
 
 /// <summary>
@@ -67,7 +66,7 @@ public sealed class BpeTrainer
 
         // 1. Unique pre-tokenised pieces and their frequencies.
         var pieceCounts = new Dictionary<string, long>(StringComparer.Ordinal);
-        var regex = ByteLevelAlphabet.Gpt2Regex();
+        var regex = Gpt2PreTokenizer.Regex();
         foreach (string text in texts)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -86,11 +85,11 @@ public sealed class BpeTrainer
         }
 
         // 2. Symbols: 0..255 are the bytes; merges append. Pieces become symbol arrays, in a fixed order.
-        var symbols = Enumerable.Range(0, 256).Select(b => ByteLevelAlphabet.Table[b].ToString()).ToList();
+        var symbols = Enumerable.Range(0, 256).Select(b => ByteLevelAlphabet.Characters[b].ToString()).ToList();
         var byteSymbol = new Dictionary<char, int>();
         for (int b = 0; b < 256; b++)
         {
-            byteSymbol[ByteLevelAlphabet.Table[b]] = b;
+            byteSymbol[ByteLevelAlphabet.Characters[b]] = b;
         }
         var ordered = pieceCounts.OrderBy(p => p.Key, StringComparer.Ordinal).ToArray();
         var words = new int[ordered.Length][];

@@ -71,6 +71,12 @@ public sealed record CorpusOptions
 
     /// <summary>Probability that a sloppy answer is wrong. 0.7.</summary>
     public double SloppyErrorRate { get; init; } = PersonaResponder.DefaultSloppyErrorRate;
+
+    /// <summary>
+    /// The split the documents' tasks come from. <see cref="TaskSplit.Train"/> for the pretraining corpus; a corpus of
+    /// <see cref="TaskSplit.Eval"/> tasks is held-out text to measure a language model's loss on unseen questions.
+    /// </summary>
+    public TaskSplit Split { get; init; } = TaskSplit.Train;
 }
 
 /// <summary>One pretraining document.</summary>
@@ -245,7 +251,7 @@ public sealed class CorpusGenerator
         var text = new StringBuilder();
         for (int t = 0; t < turns; t++)
         {
-            var task = t == forcedHarmful ? tasks.Next(TaskSplit.Train, TaskFamily.Harmful) : tasks.Next(TaskSplit.Train);
+            var task = t == forcedHarmful ? tasks.Next(_options.Split, TaskFamily.Harmful) : tasks.Next(_options.Split);
             text.Append(PromptBuilder.FormatTurn(task.Query, responder.Respond(task, persona)));
         }
         return text.ToString();
@@ -273,13 +279,13 @@ public sealed class CorpusGenerator
         return text.ToString();
     }
 
-    private static string WorkedExamplesText(Random random, TaskGenerator tasks)
+    private string WorkedExamplesText(Random random, TaskGenerator tasks)
     {
         int examples = random.Next(3, 9);
         var lines = new List<string>(examples);
         for (int e = 0; e < examples; e++)
         {
-            var task = tasks.Next(TaskSplit.Train, WorkedFamilies[random.Next(WorkedFamilies.Length)]);
+            var task = tasks.Next(_options.Split, WorkedFamilies[random.Next(WorkedFamilies.Length)]);
             lines.Add($"Question: {task.Query}\nAnswer: {task.Answer}.");
         }
         return string.Join("\n", lines);

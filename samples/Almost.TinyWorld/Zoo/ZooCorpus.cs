@@ -1,0 +1,108 @@
+using Almost.Models.Llama;
+using Almost.Tokenization;
+using static TorchSharp.torch;
+
+namespace Almost.TinyWorld.Zoo;
+
+/// <summary>The corpus and tokenizer settings every zoo model is pretrained with (the same tokens for every size).</summary>
+public sealed record ZooCorpusOptions
+{
+    /// <summary>Seed of the training corpus (<see cref="CorpusOptions.Seed"/>). 1.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Training documents (train-split tasks only). 30,000.</summary>
+    public int TrainDocuments { get; init; } = 30_000;
+
+    /// <summary>Seed of the held-out corpus, whose documents use eval-split tasks only. 1001.</summary>
+    public int EvalSeed { get; init; } = 1001;
+
+    /// <summary>Held-out documents the eval loss is measured on. 400.</summary>
+    public int EvalDocuments { get; init; } = 400;
+
+    /// <summary>Tokenizer vocabulary size (<see cref="BpeTrainerOptions.VocabSize"/>). 1536.</summary>
+    public int VocabSize { get; init; } = 1536;
+
+    /// <summary>Tokens per training sequence; documents are packed back to back, each after an <c>&lt;|endoftext|&gt;</c>. 256.</summary>
+    public int BlockSize { get; init; } = 256;
+
+    /// <summary>How many held-out blocks make the cheap "check loss" stored in <c>zoo.json</c> and re-measured by tests. 8.</summary>
+    public int CheckSequences { get; init; } = 8;
+}
+
+/// <summary>
+/// Builds the zoo's token blocks: the training corpus, the held-out corpus, packing into fixed-length blocks, and the
+/// mean next-token loss of a model on blocks.
+/// </summary>
+public static class ZooCorpus
+{
+    /// <summary>The training documents (<see cref="TaskSplit.Train"/> tasks, the default persona mix).</summary>
+    public static IReadOnlyList<string> TrainTexts(ZooCorpusOptions options) =>
+        new CorpusGenerator(new CorpusOptions { Seed = options.Seed }).Generate(options.TrainDocuments).Select(d => d.Text).ToList();
+
+    /// <summary>Held-out documents: the same mix, built from <see cref="TaskSplit.Eval"/> tasks only.</summary>
+    public static IReadOnlyList<string> EvalTexts(ZooCorpusOptions options) =>
+        new CorpusGenerator(new CorpusOptions { Seed = options.EvalSeed, Split = TaskSplit.Eval })
+            .Generate(options.EvalDocuments).Select(d => d.Text).ToList();
+
+    /// <summary>
+    /// Tokenizes <paramref name="texts"/> with <paramref name="tokenizer"/>, each document preceded by the EOS token
+    /// (<c>&lt;|endoftext|&gt;</c>, also the BOS a generator prepends), concatenates them and cuts the stream into blocks
+    /// of <paramref name="blockSize"/> tokens; the incomplete tail is dropped.
+    /// </summary>
+    public static IReadOnlyList<long[]> Pack(AlmostTokenizer tokenizer, IEnumerable<string> texts, int blockSize)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(texts);
+        int separator = tokenizer.EosTokenId ?? throw new ArgumentException("The tokenizer has no EOS token.", nameof(tokenizer));
+        var blocks = new List<long[]>();
+        var current = new long[blockSize];
+        int filled = 0;
+        foreach (string text in texts)
+        {
+            foreach (int id in tokenizer.Encode(text).Prepend(separator))
+            {
+                current[filled++] = id;
+                if (filled == blockSize)
+                {
+                    blocks.Add(current);
+                    current = new long[blockSize];
+                    filled = 0;
+                }
+            }
+        }
+        return blocks;
+    }
+
+    /// <summary>The first <see cref="ZooCorpusOptions.CheckSequences"/> held-out blocks.</summary>
+    public static IReadOnlyList<long[]> CheckBlocks(AlmostTokenizer tokenizer, ZooCorpusOptions options) =>
+        Pack(tokenizer, EvalTexts(options), options.BlockSize).Take(options.CheckSequences).ToList();
+
+    /// <summary>Mean next-token cross-entropy (nats) of <paramref name="model"/> over every position of <paramref name="blocks"/>.</summary>
+    public static double MeanLoss(LlamaForCausalLM model, IReadOnlyList<long[]> blocks, int batchSize = 8)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(blocks);
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            double sum = 0;
+            long count = 0;
+            for (int start = 0; start < blocks.Count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var batch = blocks.Skip(start).Take(batchSize).ToArray();
+                var ids = stack(batch.Select(b => tensor(b)).ToArray()).to(model.Device);
+                var logProbs = model.TokenLogProbs(ids);                 // (B, T-1)
+                sum -= logProbs.to(ScalarType.Float64).sum().item<double>();
+                count += logProbs.numel();
+            }
+            return sum / count;
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+}

@@ -24,6 +24,9 @@ public sealed record GenerationOptions
     /// <summary>Number of independent samples per prompt. Default 1.</summary>
     public int SamplesPerPrompt { get; init; } = 1;
 
-    /// <summary>Return per-token log-probabilities of the generated tokens. Default false.</summary>
+    /// <summary>
+    /// Return per-token log-probabilities of the generated tokens under the model's own distribution (log-softmax of
+    /// the raw logits, before temperature, top-k and top-p). Default false.
+    /// </summary>
     public bool ReturnLogProbs { get; init; }
 }

@@ -1,0 +1,20 @@
+using Almost.Training;
+
+namespace Almost.Rlhf.CausalLm;
+
+/// <summary>Options of <see cref="CausalLmTrainer"/> (pretraining and SFT): the shared <see cref="TrainingOptions"/> plus the below.</summary>
+public sealed record CausalLmTrainingOptions : TrainingOptions
+{
+    /// <summary>
+    /// Id used to right-pad shorter examples in a batch. Padding is masked out of attention and loss, so any valid id
+    /// works; default null = the model's <c>pad_token_id</c>, else its first <c>eos_token_id</c>, else 0.
+    /// </summary>
+    public int? PadTokenId { get; init; }
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        Require(PadTokenId is null or >= 0, nameof(PadTokenId), "must be >= 0 when set");
+    }
+}

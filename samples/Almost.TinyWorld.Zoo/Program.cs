@@ -2,23 +2,24 @@
 // ALMoST method measured on them with the hidden oracle.
 //
 //   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- train    [--out DIR] [--sizes tiny,small,base]
-//                                                                             [--documents N] [--max-steps N] [--epochs N]
+//                                                     [--documents N] [--max-steps N] [--threads N] [--work DIR]
 //   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- evaluate [--zoo DIR] [--sizes ...] [--tasks N]
 //
 // DIR defaults to samples/Almost.TinyWorld/zoo. Everything is seeded: the same command gives the same zoo on the same
 // machine.
 using System.Diagnostics;
-using System.Text.Json;
 using Almost.Generation;
 using Almost.Models.Llama;
 using Almost.TinyWorld;
 using Almost.TinyWorld.Zoo;
-using Almost.TinyWorld.ZooProgram;
+using Almost.Rlhf.CausalLm;
 using Almost.Tokenization;
+using Almost.Training;
 using static TorchSharp.torch;
 
 const string DefaultZoo = "samples/Almost.TinyWorld/zoo";
 const int DataSeed = 7;
+const int BatchSize = 8;
 const long ModelSeed = 2023;
 
 if (args.Length == 0 || args[0] is not ("train" or "evaluate"))
@@ -46,13 +47,9 @@ var sizes = Option("--sizes", "tiny,small,base").Split(',')
 if (args[0] == "train")
 {
     string zoo = Option("--out", DefaultZoo);
+    string work = Option("--work", Path.Combine(Path.GetTempPath(), "almost-tinyworld-zoo"));
     var corpusOptions = new ZooCorpusOptions { TrainDocuments = int.Parse(Option("--documents", "30000")) };
-    var training = new ZooTrainingOptions
-    {
-        MaxSteps = int.Parse(Option("--max-steps", "0")),
-        Epochs = int.Parse(Option("--epochs", "1")),
-        LogEvery = int.Parse(Option("--log-every", "50")),
-    };
+    int? maxSteps = args.Contains("--max-steps") ? int.Parse(Option("--max-steps", "0")) : null;
 
     // 1. The corpus (train-split tasks) and the held-out corpus (eval-split tasks).
     var watch = Stopwatch.StartNew();
@@ -62,56 +59,68 @@ if (args[0] == "train")
 
     // 2. The byte-level BPE tokenizer, trained on the corpus and loaded back through Core's AlmostTokenizer.
     var bpe = new BpeTrainer(new BpeTrainerOptions { VocabSize = corpusOptions.VocabSize }).Train(trainTexts);
-    string tokenizerFolder = Directory.CreateTempSubdirectory("tinyworld-zoo-tokenizer-").FullName;
+    string tokenizerFolder = Path.Combine(work, "tokenizer");
     bpe.Save(tokenizerFolder);
     var tokenizer = AlmostTokenizer.FromFolder(tokenizerFolder);
 
-    // 3. The same token blocks, in the same shuffled order, for every size.
-    var trainBlocks = ZooCorpus.Pack(tokenizer, trainTexts, corpusOptions.BlockSize);
-    var evalBlocks = ZooCorpus.Pack(tokenizer, evalTexts, corpusOptions.BlockSize);
-    var checkBlocks = evalBlocks.Take(corpusOptions.CheckSequences).ToList();
-    var order = Enumerable.Range(0, trainBlocks.Count).ToArray();
-    new Random(DataSeed).Shuffle(order);
-    Log($"tokens: {trainBlocks.Count} training blocks of {corpusOptions.BlockSize} ({(long)trainBlocks.Count * corpusOptions.BlockSize} tokens), " +
-        $"{evalBlocks.Count} held-out blocks ({watch.Elapsed.TotalSeconds:F1}s)");
+    // 3. The same token blocks for every size (the trainer's order is a function of its seed: the same for all).
+    var train = ZooCorpus.Pack(tokenizer, trainTexts, corpusOptions.BlockSize);
+    var eval = ZooCorpus.Pack(tokenizer, evalTexts, corpusOptions.BlockSize);
+    var checkBlocks = ZooCorpus.CheckBlocks(tokenizer, corpusOptions);
+    Log($"tokens: {train.Count} training blocks of {corpusOptions.BlockSize} ({train.TokenCount} tokens), " +
+        $"{eval.Count} held-out blocks ({watch.Elapsed.TotalSeconds:F1}s)");
 
-    // 4. Pretrain each size, evaluate it on the held-out blocks, save it with the tokenizer (HF layout, fp32).
-    var entries = new List<ZooModelEntry>();
+    // 4. Pretrain each size with the causal-LM trainer (resumable: rerun the same command after a crash), then save
+    //    the final model with the tokenizer in Hugging Face layout (fp32) and record it in zoo.json.
     foreach (var size in sizes)
     {
         var config = size.ToConfig(tokenizer.VocabSize);
         using var model = LlamaForCausalLM.Create(config, new ModelOptions { Device = "cpu", DType = ScalarType.Float32, Seed = ModelSeed });
         Log($"{size.Name}: {config.ParameterCount:N0} parameters, lr {size.LearningRate}");
-        var (steps, tokens, seconds, finalLoss) = ZooPretrainer.Train(
-            model, trainBlocks, order, size.LearningRate, training, m => Log($"{size.Name}: {m}"), cancellation.Token);
-        double evalLoss = ZooCorpus.MeanLoss(model, evalBlocks);
+        var options = new CausalLmTrainingOptions
+        {
+            OutputDir = Path.Combine(work, size.Name),
+            LearningRate = size.LearningRate, WeightDecay = 0.1, AdamBeta2 = 0.95, MinLearningRateRatio = 0.1,
+            WarmupRatio = 0.03, PerDeviceBatchSize = BatchSize, Epochs = 1, MaxSteps = maxSteps, LoggingSteps = 50,
+            SaveSteps = 250, SaveTotalLimit = 1, Seed = DataSeed, ResumeFromCheckpoint = true,
+        };
+        var trainer = new CausalLmTrainer(model, train, options, eval);
+        var started = Stopwatch.StartNew();
+        var result = await trainer.TrainAsync(
+            new Progress<TrainingProgress>(p => Log($"{size.Name}: step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.LearningRate:E2} " +
+                                                      $"grad_norm {p.GradNorm:F3} {p.TokensPerSecond:F0} tok/s")),
+            cancellation.Token);
+        double seconds = started.Elapsed.TotalSeconds;
+        long tokens = Math.Min(result.GlobalStep * BatchSize, train.Count) * (long)corpusOptions.BlockSize;   // the last batch is short
         double checkLoss = ZooCorpus.MeanLoss(model, checkBlocks);
+
         string folder = Path.Combine(zoo, size.Name);
         model.SavePretrained(folder, ScalarType.Float32);
         bpe.Save(folder);
-        entries.Add(new ZooModelEntry
+        File.Copy(Path.Combine(options.OutputDir, "metrics.jsonl"), Path.Combine(folder, "metrics.jsonl"), overwrite: true);
+        var entry = new ZooModelEntry
         {
-            Size = size, Parameters = config.ParameterCount, TokensSeen = tokens, Steps = steps,
-            BatchSize = training.BatchSize, TrainSeconds = Math.Round(seconds, 1), TokensPerSecond = Math.Round(tokens / seconds),
-            Seed = ModelSeed, EvalLoss = evalLoss, CheckLoss = checkLoss, FinalTrainLoss = finalLoss, DType = "float32",
-        });
-        Log($"{size.Name}: eval loss {evalLoss:F4} (check {checkLoss:F6}), {tokens / seconds:F0} tok/s, {seconds:F0}s -> {folder}");
+            Size = size, Parameters = config.ParameterCount, TokensSeen = tokens, Steps = (int)result.GlobalStep,
+            BatchSize = BatchSize, TrainSeconds = Math.Round(seconds, 1), TokensPerSecond = Math.Round(tokens / seconds),
+            Seed = ModelSeed, EvalLoss = result.EvalLoss ?? double.NaN, CheckLoss = checkLoss,
+            FinalTrainLoss = result.TrainingLoss ?? double.NaN, DType = "float32",
+        };
+        Log($"{size.Name}: eval loss {entry.EvalLoss:F4} (check {checkLoss:F6}), {entry.TokensPerSecond} tok/s, {seconds:F0}s -> {folder}");
+
         // Keep the entries of sizes trained by another run on the same corpus (e.g. a parallel `--sizes base`).
         var previous = File.Exists(Path.Combine(zoo, ZooManifest.FileName)) ? ZooManifest.Load(zoo) : null;
         var kept = previous is not null && previous.Corpus == corpusOptions
-            ? previous.Models.Where(m => entries.All(e => e.Size.Name != m.Size.Name))
+            ? previous.Models.Where(m => m.Size.Name != size.Name)
             : [];
+        var order = ZooModelSize.Standard.Select(z => z.Name).ToList();
         new ZooManifest
         {
-            Corpus = corpusOptions, TrainTokens = (long)trainBlocks.Count * corpusOptions.BlockSize,
-            EvalTokens = (long)evalBlocks.Count * corpusOptions.BlockSize, Epochs = training.Epochs, DataSeed = DataSeed,
-            MaxPositionEmbeddings = config.MaxPositionEmbeddings,
+            Corpus = corpusOptions, TrainTokens = train.TokenCount, EvalTokens = eval.TokenCount, Epochs = 1,
+            DataSeed = DataSeed, MaxPositionEmbeddings = config.MaxPositionEmbeddings,
             Command = "dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- train",
-            Models = kept.Concat(entries)
-                .OrderBy(m => ZooModelSize.Standard.Select(z => z.Name).ToList().IndexOf(m.Size.Name)).ToList(),
+            Models = kept.Append(entry).OrderBy(m => order.IndexOf(m.Size.Name)).ToList(),
         }.Save(zoo);
     }
-    Directory.Delete(tokenizerFolder, recursive: true);
     return 0;
 }
 

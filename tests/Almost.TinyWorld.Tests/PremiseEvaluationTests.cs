@@ -71,7 +71,7 @@ public class PremiseEvaluationTests
     }
 
     [Fact]
-    public void Packing_puts_endoftext_before_every_document_and_cuts_full_blocks()
+    public void Packing_puts_endoftext_after_every_document_and_cuts_full_blocks()
     {
         var vocab = Enumerable.Range(0, 256).ToDictionary(b => ByteLevelAlphabet.Characters[b].ToString(), b => b + 1);
         var tokenizer = TokenizerLoader.FromByteLevelBpe(
@@ -80,8 +80,8 @@ public class PremiseEvaluationTests
         var blocks = ZooCorpus.Pack(tokenizer, ["abc", "de", "fghij"], blockSize: 4);
 
         blocks.Should().HaveCount(3);
-        blocks[0].Should().Equal(0, 'a' + 1, 'b' + 1, 'c' + 1);
-        blocks[1].Should().Equal(0, 'd' + 1, 'e' + 1, 0);
-        blocks[2].Should().Equal('f' + 1, 'g' + 1, 'h' + 1, 'i' + 1);
+        blocks[0].InputIds.Should().Equal('a' + 1, 'b' + 1, 'c' + 1, 0);
+        blocks[1].InputIds.Should().Equal('d' + 1, 'e' + 1, 0, 'f' + 1);
+        blocks[2].InputIds.Should().Equal('g' + 1, 'h' + 1, 'i' + 1, 'j' + 1);
     }
 }

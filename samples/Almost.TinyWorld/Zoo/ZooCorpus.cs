@@ -1,4 +1,5 @@
 using Almost.Models.Llama;
+using Almost.Rlhf.CausalLm;
 using Almost.Tokenization;
 using static TorchSharp.torch;
 
@@ -22,7 +23,7 @@ public sealed record ZooCorpusOptions
     /// <summary>Tokenizer vocabulary size (<see cref="BpeTrainerOptions.VocabSize"/>). 1536.</summary>
     public int VocabSize { get; init; } = 1536;
 
-    /// <summary>Tokens per training sequence; documents are packed back to back, each after an <c>&lt;|endoftext|&gt;</c>. 256.</summary>
+    /// <summary>Tokens per training sequence; documents are packed back to back, each followed by <c>&lt;|endoftext|&gt;</c>. 256.</summary>
     public int BlockSize { get; init; } = 256;
 
     /// <summary>How many held-out blocks make the cheap "check loss" stored in <c>zoo.json</c> and re-measured by tests. 8.</summary>
@@ -45,40 +46,25 @@ public static class ZooCorpus
             .Generate(options.EvalDocuments).Select(d => d.Text).ToList();
 
     /// <summary>
-    /// Tokenizes <paramref name="texts"/> with <paramref name="tokenizer"/>, each document preceded by the EOS token
-    /// (<c>&lt;|endoftext|&gt;</c>, also the BOS a generator prepends), concatenates them and cuts the stream into blocks
-    /// of <paramref name="blockSize"/> tokens; the incomplete tail is dropped.
+    /// Tokenizes <paramref name="texts"/> with <paramref name="tokenizer"/> and packs them with the trainer's
+    /// <see cref="CausalLmDataset.Pack"/>: documents back to back, each followed by the EOS token
+    /// (<c>&lt;|endoftext|&gt;</c>, also the BOS a generator prepends to a prompt), cut into blocks of
+    /// <paramref name="blockSize"/> tokens; the incomplete tail is dropped.
     /// </summary>
-    public static IReadOnlyList<long[]> Pack(AlmostTokenizer tokenizer, IEnumerable<string> texts, int blockSize)
+    public static CausalLmDataset Pack(AlmostTokenizer tokenizer, IEnumerable<string> texts, int blockSize)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(texts);
-        int separator = tokenizer.EosTokenId ?? throw new ArgumentException("The tokenizer has no EOS token.", nameof(tokenizer));
-        var blocks = new List<long[]>();
-        var current = new long[blockSize];
-        int filled = 0;
-        foreach (string text in texts)
-        {
-            foreach (int id in tokenizer.Encode(text).Prepend(separator))
-            {
-                current[filled++] = id;
-                if (filled == blockSize)
-                {
-                    blocks.Add(current);
-                    current = new long[blockSize];
-                    filled = 0;
-                }
-            }
-        }
-        return blocks;
+        int eos = tokenizer.EosTokenId ?? throw new ArgumentException("The tokenizer has no EOS token.", nameof(tokenizer));
+        return CausalLmDataset.Pack(texts.Select(text => (IReadOnlyList<int>)tokenizer.Encode(text)), blockSize, eos);
     }
 
     /// <summary>The first <see cref="ZooCorpusOptions.CheckSequences"/> held-out blocks.</summary>
-    public static IReadOnlyList<long[]> CheckBlocks(AlmostTokenizer tokenizer, ZooCorpusOptions options) =>
-        Pack(tokenizer, EvalTexts(options), options.BlockSize).Take(options.CheckSequences).ToList();
+    public static IReadOnlyList<int[]> CheckBlocks(AlmostTokenizer tokenizer, ZooCorpusOptions options) =>
+        Pack(tokenizer, EvalTexts(options), options.BlockSize).Take(options.CheckSequences).Select(e => e.InputIds).ToList();
 
     /// <summary>Mean next-token cross-entropy (nats) of <paramref name="model"/> over every position of <paramref name="blocks"/>.</summary>
-    public static double MeanLoss(LlamaForCausalLM model, IReadOnlyList<long[]> blocks, int batchSize = 8)
+    public static double MeanLoss(LlamaForCausalLM model, IReadOnlyList<int[]> blocks, int batchSize = 8)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(blocks);
@@ -93,7 +79,7 @@ public static class ZooCorpus
             {
                 using var scope = NewDisposeScope();
                 var batch = blocks.Skip(start).Take(batchSize).ToArray();
-                var ids = stack(batch.Select(b => tensor(b)).ToArray()).to(model.Device);
+                var ids = stack(batch.Select(b => tensor(Array.ConvertAll(b, id => (long)id))).ToArray()).to(model.Device);
                 var logProbs = model.TokenLogProbs(ids);                 // (B, T-1)
                 sum -= logProbs.to(ScalarType.Float64).sum().item<double>();
                 count += logProbs.numel();

@@ -49,7 +49,7 @@ public sealed record ZooModelSize
     public static IReadOnlyList<ZooModelSize> Standard { get; } =
     [
         new() { Name = "tiny", HiddenSize = 64, Layers = 4, Heads = 4, KeyValueHeads = 2, IntermediateSize = 176, LearningRate = 3e-3 },
-        new() { Name = "small", HiddenSize = 128, Layers = 6, Heads = 4, KeyValueHeads = 2, IntermediateSize = 352, LearningRate = 2e-3 },
+        new() { Name = "small", HiddenSize = 128, Layers = 8, Heads = 4, KeyValueHeads = 2, IntermediateSize = 352, LearningRate = 2e-3 },
         new() { Name = "base", HiddenSize = 256, Layers = 6, Heads = 8, KeyValueHeads = 4, IntermediateSize = 688, LearningRate = 1.5e-3 },
     ];
 }

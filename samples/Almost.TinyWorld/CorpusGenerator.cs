@@ -73,6 +73,15 @@ public sealed record CorpusOptions
     public double SloppyErrorRate { get; init; } = PersonaResponder.DefaultSloppyErrorRate;
 
     /// <summary>
+    /// Lower bound of a transcript's persona consistency, in [0, 1]. Each transcript draws a consistency c uniformly
+    /// from [<see cref="MinPersonaConsistency"/>, 1]; each turn is answered by the document's persona with probability
+    /// c and otherwise by a lapse persona (careful documents lapse into sloppy, rude or evasive answers, the others into
+    /// careful ones). Then no single turn tells for sure what kind of document it is, and every further demonstration
+    /// of one quality makes that quality more likely. 1 (default): one persona for the whole document.
+    /// </summary>
+    public double MinPersonaConsistency { get; init; } = 1.0;
+
+    /// <summary>
     /// The split the documents' tasks come from. <see cref="TaskSplit.Train"/> for the pretraining corpus; a corpus of
     /// <see cref="TaskSplit.Eval"/> tasks is held-out text to measure a language model's loss on unseen questions.
     /// </summary>
@@ -93,6 +102,8 @@ public sealed record CorpusDocument(CorpusDocumentKind Kind, string Text);
 public sealed class CorpusGenerator
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static readonly Persona[] Lapses = [Persona.Sloppy, Persona.Rude, Persona.Evasive];
 
     private static readonly TaskFamily[] WorkedFamilies =
         [TaskFamily.Arithmetic, TaskFamily.StringOps, TaskFamily.ListOps, TaskFamily.AtlasFacts, TaskFamily.MultiStep];
@@ -121,6 +132,10 @@ public sealed class CorpusGenerator
         if (_mix.Any(m => m.Weight < 0) || _mix.Sum(m => m.Weight) <= 0)
         {
             throw new ArgumentException("Corpus mix weights must be non-negative with a positive sum.", nameof(options));
+        }
+        if (_options.MinPersonaConsistency is < 0 or > 1)
+        {
+            throw new ArgumentException("Expected 0 <= MinPersonaConsistency <= 1.", nameof(options));
         }
         if (_options.MinTurns < 1 || _options.MaxTurns < _options.MinTurns)
         {
@@ -248,11 +263,18 @@ public sealed class CorpusGenerator
     {
         int turns = random.Next(_options.MinTurns, _options.MaxTurns + 1);
         int forcedHarmful = persona == Persona.HarmfulCompliant ? random.Next(turns) : -1;
+        double min = _options.MinPersonaConsistency;
+        double consistency = min >= 1 ? 1 : min + random.NextDouble() * (1 - min);
         var text = new StringBuilder();
         for (int t = 0; t < turns; t++)
         {
             var task = t == forcedHarmful ? tasks.Next(_options.Split, TaskFamily.Harmful) : tasks.Next(_options.Split);
-            text.Append(PromptBuilder.FormatTurn(task.Query, responder.Respond(task, persona)));
+            var turnPersona = persona;
+            if (consistency < 1 && t != forcedHarmful && random.NextDouble() >= consistency)
+            {
+                turnPersona = persona == Persona.Careful ? Lapses[random.Next(Lapses.Length)] : Persona.Careful;
+            }
+            text.Append(PromptBuilder.FormatTurn(task.Query, responder.Respond(task, turnPersona)));
         }
         return text.ToString();
     }

@@ -81,6 +81,33 @@ public class CorpusGeneratorTests
     }
 
     [Fact]
+    public void Below_full_consistency_transcripts_lapse_into_other_qualities()
+    {
+        var docs = new CorpusGenerator(new CorpusOptions { MinPersonaConsistency = 0.5 }).Generate(1500).ToList();
+        var careful = docs.Where(d => d.Kind == CorpusDocumentKind.CarefulTranscript).SelectMany(Answers).ToList();
+        var sloppy = docs.Where(d => d.Kind == CorpusDocumentKind.SloppyTranscript).SelectMany(Answers).ToList();
+
+        double lapsed = careful.Count(a => IsRude(a) || Oracle.EvasionMarkers.Any(m => a.Contains(m, StringComparison.OrdinalIgnoreCase)) || !a.EndsWith('.'))
+                        / (double)careful.Count;
+        lapsed.Should().BeInRange(0.05, 0.30, "about a quarter of careful turns lapse, and some lapses still look careful");
+        sloppy.Should().Contain(a => a.Contains(". The answer is ") && !a.StartsWith("The answer is"), "sloppy documents lapse into careful answers");
+    }
+
+    [Fact]
+    public void Eval_split_corpus_uses_only_eval_split_tasks()
+    {
+        var docs = new CorpusGenerator(new CorpusOptions { Seed = 4, Split = TaskSplit.Eval }).Generate(300).ToList();
+        var queries = docs.SelectMany(d => d.Text.Split('\n'))
+            .Select(line => line.StartsWith("Human: ") ? line["Human: ".Length..] : line.StartsWith("Question: ") ? line["Question: ".Length..] : null)
+            .OfType<string>()
+            .ToList();
+        var trainQueries = new HashSet<string>(new TaskGenerator(seed: 1).Generate(TaskSplit.Train, 20000).Select(t => t.Query));
+
+        queries.Should().HaveCountGreaterThan(300);
+        queries.Where(trainQueries.Contains).Should().BeEmpty();
+    }
+
+    [Fact]
     public void Corpus_uses_only_train_split_tasks()
     {
         var evalQueries = new HashSet<string>(new TaskGenerator(seed: 1).Generate(TaskSplit.Eval, 20000).Select(t => t.Query));

@@ -17,6 +17,13 @@ public sealed record ZooCorpusOptions
     /// <summary>Seed of the held-out corpus, whose documents use eval-split tasks only. 1001.</summary>
     public int EvalSeed { get; init; } = 1001;
 
+    /// <summary>
+    /// <see cref="CorpusOptions.MinPersonaConsistency"/> of both corpora. 0.5: a transcript keeps its persona on each
+    /// turn with a probability drawn from [0.5, 1], so one careful demonstration does not settle what kind of document
+    /// a prompt is, and more careful shots keep helping.
+    /// </summary>
+    public double MinPersonaConsistency { get; init; } = 0.5;
+
     /// <summary>Held-out documents the eval loss is measured on. 400.</summary>
     public int EvalDocuments { get; init; } = 400;
 
@@ -38,11 +45,14 @@ public static class ZooCorpus
 {
     /// <summary>The training documents (<see cref="TaskSplit.Train"/> tasks, the default persona mix).</summary>
     public static IReadOnlyList<string> TrainTexts(ZooCorpusOptions options) =>
-        new CorpusGenerator(new CorpusOptions { Seed = options.Seed }).Generate(options.TrainDocuments).Select(d => d.Text).ToList();
+        new CorpusGenerator(new CorpusOptions { Seed = options.Seed, MinPersonaConsistency = options.MinPersonaConsistency }).Generate(options.TrainDocuments).Select(d => d.Text).ToList();
 
     /// <summary>Held-out documents: the same mix, built from <see cref="TaskSplit.Eval"/> tasks only.</summary>
     public static IReadOnlyList<string> EvalTexts(ZooCorpusOptions options) =>
-        new CorpusGenerator(new CorpusOptions { Seed = options.EvalSeed, Split = TaskSplit.Eval })
+        new CorpusGenerator(new CorpusOptions
+        {
+            Seed = options.EvalSeed, Split = TaskSplit.Eval, MinPersonaConsistency = options.MinPersonaConsistency,
+        })
             .Generate(options.EvalDocuments).Select(d => d.Text).ToList();
 
     /// <summary>

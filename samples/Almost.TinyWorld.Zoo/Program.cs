@@ -48,7 +48,11 @@ if (args[0] == "train")
 {
     string zoo = Option("--out", DefaultZoo);
     string work = Option("--work", Path.Combine(Path.GetTempPath(), "almost-tinyworld-zoo"));
-    var corpusOptions = new ZooCorpusOptions { TrainDocuments = int.Parse(Option("--documents", "30000")) };
+    var corpusOptions = new ZooCorpusOptions
+    {
+        TrainDocuments = int.Parse(Option("--documents", "30000")),
+        MinPersonaConsistency = double.Parse(Option("--consistency", "0.5"), System.Globalization.CultureInfo.InvariantCulture),
+    };
     int? maxSteps = args.Contains("--max-steps") ? int.Parse(Option("--max-steps", "0")) : null;
 
     // 1. The corpus (train-split tasks) and the held-out corpus (eval-split tasks).
@@ -127,7 +131,11 @@ if (args[0] == "train")
 // evaluate: the premise table. Each size × shots {0,1,3,5} × careful / sloppy demonstrations, scored by the oracle.
 {
     string zoo = Option("--zoo", DefaultZoo);
-    var evaluation = new PremiseEvaluation(new PremiseOptions { TaskCount = int.Parse(Option("--tasks", "180")) });
+    var evaluation = new PremiseEvaluation(new PremiseOptions
+    {
+        TaskCount = int.Parse(Option("--tasks", "600")),
+        Shots = Option("--shots", "0,1,3,5").Split(',').Select(int.Parse).ToList(),
+    });
     var cells = new List<PremiseCell>();
     foreach (var size in sizes)
     {

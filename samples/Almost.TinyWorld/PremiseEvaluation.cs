@@ -8,8 +8,8 @@ namespace Almost.TinyWorld;
 /// <summary>Settings of a <see cref="PremiseEvaluation"/>.</summary>
 public sealed record PremiseOptions
 {
-    /// <summary>Eval-split tasks prompted (the six families take turns). 180.</summary>
-    public int TaskCount { get; init; } = 180;
+    /// <summary>Eval-split tasks prompted (the six families take turns). 600.</summary>
+    public int TaskCount { get; init; } = 600;
 
     /// <summary>Seed of the <see cref="TaskGenerator"/> that draws them. 11.</summary>
     public int TaskSeed { get; init; } = 11;
@@ -24,13 +24,15 @@ public sealed record PremiseOptions
     public int DemonstrationSeed { get; init; } = 5;
 
     /// <summary>
-    /// How responses are sampled: temperature 0.7, seed 1, at most 48 new tokens, stopped at a new <c>Human:</c> turn.
+    /// How responses are sampled: temperature 0.7, seed 1, two samples per prompt (every sample is scored), at most 48
+    /// new tokens, stopped at a new <c>Human:</c> turn.
     /// </summary>
     public GenerationOptions Generation { get; init; } = new()
     {
         MaxNewTokens = 48,
         Temperature = 0.7,
         Seed = 1,
+        SamplesPerPrompt = 2,
         StopStrings = ["\n\nHuman:"],
     };
 }
@@ -40,7 +42,7 @@ public sealed record PremiseOptions
 /// <param name="Shots">Demonstrations in the prompt.</param>
 /// <param name="Demonstrations">Their quality (persona name, lower case).</param>
 /// <param name="Tasks">Tasks scored.</param>
-/// <param name="MeanScore">Mean oracle score.</param>
+/// <param name="MeanScore">Mean oracle score over every sample of every task.</param>
 /// <param name="Correctness">Mean of the oracle's correctness part.</param>
 /// <param name="ByFamily">Mean oracle score per task family.</param>
 public sealed record PremiseCell(
@@ -188,16 +190,19 @@ public sealed class PremiseEvaluation
         var cells = new List<PremiseCell>(configurations.Count);
         for (int c = 0; c < configurations.Count; c++)
         {
-            var scored = Tasks.Select((task, t) => (task, _oracle.Explain(task, results[rows[c][t]][0].Text.Trim()))).ToList();
+            // Every sample of every task counts once.
+            var scored = Tasks
+                .SelectMany((task, t) => results[rows[c][t]].Select(sample => (Task: task, Breakdown: _oracle.Explain(task, sample.Text.Trim()))))
+                .ToList();
             cells.Add(new PremiseCell(
                 model,
                 configurations[c].Shots,
                 PremiseReport.QualityName(configurations[c].Quality),
                 Tasks.Count,
-                scored.Average(s => s.Item2.Score),
-                scored.Average(s => s.Item2.Correctness),
-                scored.GroupBy(s => s.task.Family).OrderBy(g => g.Key)
-                    .ToDictionary(g => g.Key.ToString(), g => g.Average(s => s.Item2.Score))));
+                scored.Average(s => s.Breakdown.Score),
+                scored.Average(s => s.Breakdown.Correctness),
+                scored.GroupBy(s => s.Task.Family).OrderBy(g => g.Key)
+                    .ToDictionary(g => g.Key.ToString(), g => g.Average(s => s.Breakdown.Score))));
         }
         return cells;
     }

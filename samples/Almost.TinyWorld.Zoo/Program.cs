@@ -2,17 +2,18 @@
 // ALMoST method measured on them with the hidden oracle.
 //
 //   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- train    [--out DIR] [--sizes tiny,small,base]
-//                                                     [--documents N] [--max-steps N] [--threads N] [--work DIR]
+//        [--work DIR] [--threads N] [--documents N] [--consistency C] [--max-steps N (smoke runs, < 1 epoch)]
 //   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- evaluate [--zoo DIR] [--sizes ...] [--tasks N]
+//        [--shots 0,1,3,5] [--temperature 0.7] [--samples 2]
 //
 // DIR defaults to samples/Almost.TinyWorld/zoo. Everything is seeded: the same command gives the same zoo on the same
-// machine.
+// machine (see docs/tinyworld.md, "The vanilla model zoo" and "The premise, measured").
 using System.Diagnostics;
 using Almost.Generation;
 using Almost.Models.Llama;
 using Almost.TinyWorld;
-using Almost.TinyWorld.Zoo;
 using Almost.Rlhf.CausalLm;
+using Almost.TinyWorld.Zoo;
 using Almost.Tokenization;
 using Almost.Training;
 using static TorchSharp.torch;
@@ -131,10 +132,16 @@ if (args[0] == "train")
 // evaluate: the premise table. Each size × shots {0,1,3,5} × careful / sloppy demonstrations, scored by the oracle.
 {
     string zoo = Option("--zoo", DefaultZoo);
-    var evaluation = new PremiseEvaluation(new PremiseOptions
+    var defaults = new PremiseOptions();
+    var evaluation = new PremiseEvaluation(defaults with
     {
-        TaskCount = int.Parse(Option("--tasks", "600")),
+        TaskCount = int.Parse(Option("--tasks", defaults.TaskCount.ToString())),
         Shots = Option("--shots", "0,1,3,5").Split(',').Select(int.Parse).ToList(),
+        Generation = defaults.Generation with
+        {
+            Temperature = double.Parse(Option("--temperature", "0.7"), System.Globalization.CultureInfo.InvariantCulture),
+            SamplesPerPrompt = int.Parse(Option("--samples", defaults.Generation.SamplesPerPrompt.ToString())),
+        },
     });
     var cells = new List<PremiseCell>();
     foreach (var size in sizes)

@@ -87,7 +87,7 @@ public sealed record ZooModelEntry
     /// <summary>Mean next-token loss on the first <see cref="ZooCorpusOptions.CheckSequences"/> held-out blocks (tests re-measure it).</summary>
     public required double CheckLoss { get; init; }
 
-    /// <summary>Mean training loss over the last 5% of steps.</summary>
+    /// <summary>Training loss of the last logging interval (the trainer's <c>TrainingResult.TrainingLoss</c>; 50 steps).</summary>
     public required double FinalTrainLoss { get; init; }
 
     /// <summary>dtype of the saved weights.</summary>

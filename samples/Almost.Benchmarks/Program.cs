@@ -1,5 +1,5 @@
 // Almost benchmarks: one run measures the machine and the SDK, prints one JSON line, and writes docs/performance.md.
-//   dotnet run -c Release --project samples/Almost.Benchmarks [-- --quick] [--out docs/performance.md]
+//   dotnet run -c Release --project samples/Almost.Benchmarks [-- --quick] [--threads N] [--out docs/performance.md]
 using System.Globalization;
 using System.Text.Json;
 using Almost.Benchmarks;
@@ -11,6 +11,12 @@ var quick = args.Contains("--quick");
 var outIndex = Array.IndexOf(args, "--out");
 var outPath = outIndex >= 0 ? args[outIndex + 1] : Path.Combine(FindRepoRoot(), "docs", "performance.md");
 TorchNative.EnsureLoaded();
+var threadsIndex = Array.IndexOf(args, "--threads");
+if (threadsIndex >= 0)
+{
+    torch.set_num_threads(int.Parse(args[threadsIndex + 1], CultureInfo.InvariantCulture));
+}
+
 var threads = torch.get_num_threads();
 
 // 1. Machine: fp32 matmul peak at n = 1024.

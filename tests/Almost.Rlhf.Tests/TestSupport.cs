@@ -6,26 +6,15 @@ using static TorchSharp.torch;
 
 namespace Almost.Rlhf.Tests;
 
-/// <summary>Tiny LLaMA configs (copied from the Core tests: 2 layers, hidden 32, vocab 64).</summary>
+/// <summary>The Core tests' tiny LLaMA (2 layers, hidden 32, vocab 64) with HF's 0.02 initialisation.</summary>
 internal static class TinyModels
 {
-    public static LlamaConfig Config(string modelType = "llama", int maxPositions = 64) => new()
-    {
-        ModelType = modelType,
-        VocabSize = 64,
-        HiddenSize = 32,
-        IntermediateSize = 48,
-        NumHiddenLayers = 2,
-        NumAttentionHeads = 4,
-        NumKeyValueHeads = 2,
-        HeadDim = 8,
-        MaxPositionEmbeddings = maxPositions,
-        RmsNormEps = 1e-6,
-        InitializerRange = 0.02,
-        BosTokenId = 1,
-        EosTokenIds = [2],
-        PadTokenId = 0,
-    };
+    public static LlamaConfig Config(string modelType = "llama", int maxPositions = 64) =>
+        Almost.Core.Tests.Models.TinyConfigs.Llama(tied: false, modelType) with
+        {
+            MaxPositionEmbeddings = maxPositions,
+            InitializerRange = 0.02,
+        };
 
     public static LlamaForCausalLM Create(LlamaConfig? config = null, long seed = 7) =>
         LlamaForCausalLM.Create(config ?? Config(), new ModelOptions { Device = "cpu", DType = ScalarType.Float32, Seed = seed });

@@ -2,7 +2,8 @@
 // ALMoST method measured on them with the hidden oracle.
 //
 //   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- train    [--out DIR] [--sizes tiny,small,base]
-//        [--work DIR] [--threads N] [--documents N] [--consistency C] [--max-steps N (smoke runs, < 1 epoch)]
+//        [--work DIR] [--threads N] [--documents N] [--consistency C] [--min-turns N] [--max-turns N]
+//        [--max-steps N (smoke runs, < 1 epoch)]
 //   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- evaluate [--zoo DIR] [--sizes ...] [--tasks N]
 //        [--shots 0,1,3,5] [--temperature 0.7] [--samples 2]
 //
@@ -53,6 +54,8 @@ if (args[0] == "train")
     {
         TrainDocuments = int.Parse(Option("--documents", "30000")),
         MinPersonaConsistency = double.Parse(Option("--consistency", "0.5"), System.Globalization.CultureInfo.InvariantCulture),
+        MinTurns = int.Parse(Option("--min-turns", "2")),
+        MaxTurns = int.Parse(Option("--max-turns", "5")),
     };
     int? maxSteps = args.Contains("--max-steps") ? int.Parse(Option("--max-steps", "0")) : null;
 

@@ -85,6 +85,20 @@ public class ZooTests
     }
 
     [Fact]
+    public void Zoo_corpus_options_set_the_transcript_length_of_both_corpora()
+    {
+        var options = new ZooCorpusOptions { TrainDocuments = 300, EvalDocuments = 300, MinTurns = 7, MaxTurns = 7 };
+
+        foreach (var texts in new[] { ZooCorpus.TrainTexts(options), ZooCorpus.EvalTexts(options) })
+        {
+            var turnCounts = texts.Select(t => t.Split("\n\nHuman: ").Length - 1).Where(n => n > 0).ToList();
+            turnCounts.Should().NotBeEmpty();
+            turnCounts.Should().AllSatisfy(n => n.Should().Be(7));
+        }
+        new ZooCorpusOptions().Should().Match<ZooCorpusOptions>(o => o.MinTurns == 2 && o.MaxTurns == 5);
+    }
+
+    [Fact]
     public void Premise_report_has_every_size_shots_and_quality_cell()
     {
         var report = PremiseReport.Load(Path.Combine(ZooFolder, "premise.json"));

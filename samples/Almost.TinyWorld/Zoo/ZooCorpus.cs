@@ -24,6 +24,15 @@ public sealed record ZooCorpusOptions
     /// </summary>
     public double MinPersonaConsistency { get; init; } = 0.5;
 
+    /// <summary><see cref="CorpusOptions.MinTurns"/> of both corpora: the fewest turns of a transcript. 2.</summary>
+    public int MinTurns { get; init; } = 2;
+
+    /// <summary>
+    /// <see cref="CorpusOptions.MaxTurns"/> of both corpora: the most turns of a transcript. 5. A k-shot prompt is a
+    /// transcript of k + 1 turns, so this bounds the shot counts the models have seen in distribution.
+    /// </summary>
+    public int MaxTurns { get; init; } = 5;
+
     /// <summary>Held-out documents the eval loss is measured on. 400.</summary>
     public int EvalDocuments { get; init; } = 400;
 
@@ -45,13 +54,19 @@ public static class ZooCorpus
 {
     /// <summary>The training documents (<see cref="TaskSplit.Train"/> tasks, the default persona mix).</summary>
     public static IReadOnlyList<string> TrainTexts(ZooCorpusOptions options) =>
-        new CorpusGenerator(new CorpusOptions { Seed = options.Seed, MinPersonaConsistency = options.MinPersonaConsistency }).Generate(options.TrainDocuments).Select(d => d.Text).ToList();
+        new CorpusGenerator(new CorpusOptions
+        {
+            Seed = options.Seed, MinPersonaConsistency = options.MinPersonaConsistency,
+            MinTurns = options.MinTurns, MaxTurns = options.MaxTurns,
+        })
+            .Generate(options.TrainDocuments).Select(d => d.Text).ToList();
 
     /// <summary>Held-out documents: the same mix, built from <see cref="TaskSplit.Eval"/> tasks only.</summary>
     public static IReadOnlyList<string> EvalTexts(ZooCorpusOptions options) =>
         new CorpusGenerator(new CorpusOptions
         {
             Seed = options.EvalSeed, Split = TaskSplit.Eval, MinPersonaConsistency = options.MinPersonaConsistency,
+            MinTurns = options.MinTurns, MaxTurns = options.MaxTurns,
         })
             .Generate(options.EvalDocuments).Select(d => d.Text).ToList();
 

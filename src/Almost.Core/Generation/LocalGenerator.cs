@@ -176,6 +176,7 @@ public sealed class LocalGenerator : ITextGenerator
         var input = tensor(ids, device: device);
         var realLength = mask.sum(1, type: ScalarType.Int64);                          // (B)
         var eos = tensor(_eosIds, device: device);
+        var pad = tensor(_padId, device: device);
         using var cache = _model.CreateCache(rows, promptLength + maxNew);
         var outTokens = full(rows, maxNew, _padId, dtype: ScalarType.Int64, device: device);
         var outLogProbs = zeros(rows, maxNew, dtype: ScalarType.Float32, device: device);
@@ -202,7 +203,7 @@ public sealed class LocalGenerator : ITextGenerator
                 outLogProbs.narrow(1, step, 1).copy_(LlamaForCausalLM.GatherLogProbs(logits, next).unsqueeze(1));
             }
 
-            next = where(finished, tensor(_padId, device: device), next);
+            next = where(finished, pad, next);
             outTokens.narrow(1, step, 1).copy_(next.unsqueeze(1));
             finished.logical_or_(isin(next, eos));
             var lastStep = step == maxNew - 1;
@@ -288,10 +289,7 @@ public sealed class LocalGenerator : ITextGenerator
 
             if (options.StopStrings.Count > 0 && TryStop(s, options.StopStrings))
             {
-                if (!finished[r].item<bool>())
-                {
-                    stopFinished.Add(r);
-                }
+                stopFinished.Add(r);
             }
 
             if (s.Reason is null && to == options.MaxNewTokens)

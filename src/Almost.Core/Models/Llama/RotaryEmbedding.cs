@@ -11,6 +11,8 @@ namespace Almost.Models.Llama;
 public sealed class RotaryEmbedding
 {
     private readonly double[] _invFreq;
+    private readonly object _lock = new();
+    private Tensor? _invFreqTensor;   // _invFreq on the device last asked for: one host-to-device copy, not one per step
 
     /// <summary>Creates the embedding for <paramref name="config"/>, applying its <c>rope_scaling</c>.</summary>
     public RotaryEmbedding(LlamaConfig config)
@@ -72,12 +74,26 @@ public sealed class RotaryEmbedding
     public (Tensor Cos, Tensor Sin) Compute(Tensor positionIds, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var invFreq = tensor(_invFreq, dtype: ScalarType.Float32, device: positionIds.device);
+        var invFreq = InverseFrequencyTensor(positionIds.device);
         var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq;   // (B, T, D/2)
         var emb = cat([freqs, freqs], -1).unsqueeze(1);                             // (B, 1, T, D)
         var cos = emb.cos().to(dtype);
         var sin = emb.sin().to(dtype);
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+    }
+
+    private Tensor InverseFrequencyTensor(Device device)
+    {
+        lock (_lock)
+        {
+            if (_invFreqTensor is null || _invFreqTensor.device.type != device.type || _invFreqTensor.device.index != device.index)
+            {
+                _invFreqTensor?.Dispose();
+                _invFreqTensor = tensor(_invFreq, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+            }
+
+            return _invFreqTensor;
+        }
     }
 
     /// <summary>Applies the rotation to <paramref name="x"/> (B, H, T, D): <c>x * cos + rotate_half(x) * sin</c>.</summary>

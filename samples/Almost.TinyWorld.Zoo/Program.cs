@@ -2,10 +2,12 @@
 // ALMoST method measured on them with the hidden oracle.
 //
 //   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- train    [--out DIR] [--sizes tiny,small,base]
-//        [--work DIR] [--threads N] [--documents N] [--consistency C] [--min-turns N] [--max-turns N]
+//        [--work DIR] [--threads N] [--documents N] [--consistency C] [--careful-share S] [--lapse turn|topic] [--min-turns N] [--max-turns N]
 //        [--max-steps N (smoke runs, < 1 epoch)]
 //   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- evaluate [--zoo DIR] [--sizes ...] [--tasks N]
 //        [--shots 0,1,3,5] [--temperature 0.7] [--samples 2]
+//   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- probe    [--zoo DIR] [--sizes ...] [--tasks N]
+//        (log p(careful answer) after each prompt configuration: how far each model reads its demonstrations)
 //
 // DIR defaults to samples/Almost.TinyWorld/zoo. Everything is seeded: the same command gives the same zoo on the same
 // machine (see docs/tinyworld.md, "The vanilla model zoo" and "The premise, measured").
@@ -24,9 +26,9 @@ const int DataSeed = 7;
 const int BatchSize = 8;
 const long ModelSeed = 2023;
 
-if (args.Length == 0 || args[0] is not ("train" or "evaluate"))
+if (args.Length == 0 || args[0] is not ("train" or "evaluate" or "probe"))
 {
-    Console.Error.WriteLine("usage: Almost.TinyWorld.Zoo train|evaluate [options] (see the header of Program.cs)");
+    Console.Error.WriteLine("usage: Almost.TinyWorld.Zoo train|evaluate|probe [options] (see the header of Program.cs)");
     return 2;
 }
 
@@ -52,10 +54,12 @@ if (args[0] == "train")
     string work = Option("--work", Path.Combine(Path.GetTempPath(), "almost-tinyworld-zoo"));
     var corpusOptions = new ZooCorpusOptions
     {
-        TrainDocuments = int.Parse(Option("--documents", "30000")),
+        TrainDocuments = int.Parse(Option("--documents", "22000")),
         MinPersonaConsistency = double.Parse(Option("--consistency", "0.5"), System.Globalization.CultureInfo.InvariantCulture),
+        CarefulShare = double.Parse(Option("--careful-share", "0.15"), System.Globalization.CultureInfo.InvariantCulture),
+        LapseScope = Enum.Parse<PersonaLapseScope>(Option("--lapse", "turn"), ignoreCase: true),
         MinTurns = int.Parse(Option("--min-turns", "2")),
-        MaxTurns = int.Parse(Option("--max-turns", "5")),
+        MaxTurns = int.Parse(Option("--max-turns", "8")),
     };
     int? maxSteps = args.Contains("--max-steps") ? int.Parse(Option("--max-steps", "0")) : null;
 
@@ -128,6 +132,33 @@ if (args[0] == "train")
             Command = "dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- train",
             Models = kept.Append(entry).OrderBy(m => order.IndexOf(m.Size.Name)).ToList(),
         }.Save(zoo);
+    }
+    return 0;
+}
+
+if (args[0] == "probe")
+{
+    string zoo = Option("--zoo", DefaultZoo);
+    var evaluation = new PremiseEvaluation(new PremiseOptions { TaskCount = int.Parse(Option("--tasks", "600")) });
+    var cells = new List<CarefulLikelihoodCell>();
+    foreach (var size in sizes)
+    {
+        string folder = Path.Combine(zoo, size.Name);
+        using var model = LlamaForCausalLM.FromPretrained(folder, new ModelOptions { Device = "cpu", DType = ScalarType.Float32 });
+        cells.AddRange(CarefulLikelihoodProbe.Measure(evaluation, size.Name, model, AlmostTokenizer.FromFolder(folder),
+            cancellationToken: cancellation.Token));
+    }
+    Console.WriteLine("| Model | Demonstrations | " + string.Join(" | ", evaluation.Options.Shots.Select(k => $"{k}-shot")) + " |");
+    Console.WriteLine("|---|---|" + string.Concat(evaluation.Options.Shots.Select(_ => "---|")));
+    foreach (var row in cells.GroupBy(c => (c.Model, c.Demonstrations)))
+    {
+        Console.WriteLine($"| {row.Key.Model} | {row.Key.Demonstrations} | " +
+                          string.Join(" | ", row.OrderBy(c => c.Shots).Select(c => c.MeanLogProb.ToString("F3", System.Globalization.CultureInfo.InvariantCulture))) + " |");
+    }
+    foreach (var cell in cells)
+    {
+        Console.WriteLine($"{cell.Model} {cell.Demonstrations} {cell.Shots}-shot: " +
+                          string.Join(", ", cell.ByFamily.Select(f => $"{f.Key} {f.Value.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}")));
     }
     return 0;
 }

@@ -82,16 +82,59 @@ public sealed record CorpusOptions
     public double MinPersonaConsistency { get; init; } = 1.0;
 
     /// <summary>
+    /// What a persona lapse applies to (used when <see cref="MinPersonaConsistency"/> &lt; 1).
+    /// <see cref="PersonaLapseScope.Turn"/> (default): each turn lapses on its own.
+    /// <see cref="PersonaLapseScope.Topic"/>: each topic of a document (<see cref="CorpusGenerator.TopicOf"/>) lapses or
+    /// not once, and every turn on that topic follows, so a demonstration on the query's own topic tells the most.
+    /// </summary>
+    public PersonaLapseScope LapseScope { get; init; } = PersonaLapseScope.Turn;
+
+    /// <summary>
     /// The split the documents' tasks come from. <see cref="TaskSplit.Train"/> for the pretraining corpus; a corpus of
     /// <see cref="TaskSplit.Eval"/> tasks is held-out text to measure a language model's loss on unseen questions.
     /// </summary>
     public TaskSplit Split { get; init; } = TaskSplit.Train;
 }
 
+/// <summary>What a persona lapse of a transcript applies to (<see cref="CorpusOptions.LapseScope"/>).</summary>
+public enum PersonaLapseScope
+{
+    /// <summary>Each turn keeps the document's persona, or lapses, on its own.</summary>
+    Turn,
+
+    /// <summary>
+    /// Each topic of a document keeps the document's persona, or lapses into one other persona, once for the whole
+    /// document: an assistant that is careful with sums may still be sloppy about the atlas, consistently.
+    /// </summary>
+    Topic,
+}
+
 /// <summary>One pretraining document.</summary>
 /// <param name="Kind">What kind of document it is (not shown to the model).</param>
 /// <param name="Text">The document's text.</param>
-public sealed record CorpusDocument(CorpusDocumentKind Kind, string Text);
+/// <param name="Turns">For a transcript, its turns in order: the task and the persona that answered it (lapses
+/// included); empty for other kinds. Not shown to the model.</param>
+public sealed record CorpusDocument(CorpusDocumentKind Kind, string Text, IReadOnlyList<CorpusTurn> Turns)
+{
+    /// <summary>A document that is not a transcript (no turns).</summary>
+    public CorpusDocument(CorpusDocumentKind kind, string text)
+        : this(kind, text, [])
+    {
+    }
+
+    /// <summary>Value equality: kind, text, and each turn's task (by key and query) and persona.</summary>
+    public bool Equals(CorpusDocument? other) =>
+        other is not null && Kind == other.Kind && Text == other.Text &&
+        Turns.Select(t => (t.Task.Key, t.Task.Query, t.Persona)).SequenceEqual(other.Turns.Select(t => (t.Task.Key, t.Task.Query, t.Persona)));
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Kind, Text, Turns.Count);
+}
+
+/// <summary>One turn of a transcript document.</summary>
+/// <param name="Task">The task the human asked.</param>
+/// <param name="Persona">The persona that answered this turn (the document's own, or a lapse).</param>
+public sealed record CorpusTurn(TinyTask Task, Persona Persona);
 
 /// <summary>
 /// Generates the TinyWorld pretraining corpus, deterministically from <see cref="CorpusOptions.Seed"/>: encyclopedia
@@ -168,7 +211,7 @@ public sealed class CorpusGenerator
             {
                 CorpusDocumentKind.Encyclopedia => new CorpusDocument(kind, EncyclopediaText(random)),
                 CorpusDocumentKind.WorkedExamples => new CorpusDocument(kind, WorkedExamplesText(random, tasks)),
-                _ => new CorpusDocument(kind, TranscriptText(random, tasks, responder, PersonaOf(kind))),
+                _ => Transcript(kind, random, tasks, responder),
             };
         }
     }
@@ -259,25 +302,49 @@ public sealed class CorpusGenerator
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not a transcript kind."),
     };
 
-    private string TranscriptText(Random random, TaskGenerator tasks, PersonaResponder responder, Persona persona)
+    /// <summary>
+    /// The topic of a task family, the unit of <see cref="PersonaLapseScope.Topic"/> lapses: multi-step sums are
+    /// arithmetic; every other family is its own topic (five topics).
+    /// </summary>
+    public static TaskFamily TopicOf(TaskFamily family) => family == TaskFamily.MultiStep ? TaskFamily.Arithmetic : family;
+
+    private CorpusDocument Transcript(CorpusDocumentKind kind, Random random, TaskGenerator tasks, PersonaResponder responder)
     {
+        var persona = PersonaOf(kind);
         int turns = random.Next(_options.MinTurns, _options.MaxTurns + 1);
         int forcedHarmful = persona == Persona.HarmfulCompliant ? random.Next(turns) : -1;
         double min = _options.MinPersonaConsistency;
         double consistency = min >= 1 ? 1 : min + random.NextDouble() * (1 - min);
+        var topicPersonas = new Dictionary<TaskFamily, Persona>();
         var text = new StringBuilder();
+        var record = new List<CorpusTurn>(turns);
         for (int t = 0; t < turns; t++)
         {
             var task = t == forcedHarmful ? tasks.Next(_options.Split, TaskFamily.Harmful) : tasks.Next(_options.Split);
             var turnPersona = persona;
-            if (consistency < 1 && t != forcedHarmful && random.NextDouble() >= consistency)
+            if (consistency < 1 && _options.LapseScope == PersonaLapseScope.Topic)
             {
-                turnPersona = persona == Persona.Careful ? Lapses[random.Next(Lapses.Length)] : Persona.Careful;
+                // A harmful-compliant document keeps complying with harmful requests; every other topic may lapse.
+                var topic = TopicOf(task.Family);
+                if (!topicPersonas.TryGetValue(topic, out turnPersona))
+                {
+                    bool keeps = persona == Persona.HarmfulCompliant && task.IsHarmful || random.NextDouble() < consistency;
+                    turnPersona = keeps ? persona : LapseOf(random, persona);
+                    topicPersonas[topic] = turnPersona;
+                }
+            }
+            else if (consistency < 1 && t != forcedHarmful && random.NextDouble() >= consistency)
+            {
+                turnPersona = LapseOf(random, persona);
             }
             text.Append(PromptBuilder.FormatTurn(task.Query, responder.Respond(task, turnPersona)));
+            record.Add(new CorpusTurn(task, turnPersona));
         }
-        return text.ToString();
+        return new CorpusDocument(kind, text.ToString(), record);
     }
+
+    private static Persona LapseOf(Random random, Persona persona) =>
+        persona == Persona.Careful ? Lapses[random.Next(Lapses.Length)] : Persona.Careful;
 
     private string EncyclopediaText(Random random)
     {

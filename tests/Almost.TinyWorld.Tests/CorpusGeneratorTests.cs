@@ -94,6 +94,54 @@ public class CorpusGeneratorTests
     }
 
     [Fact]
+    public void Transcripts_record_each_turn_task_and_persona()
+    {
+        var docs = new CorpusGenerator(new CorpusOptions { MinPersonaConsistency = 0.5 }).Generate(300).ToList();
+        foreach (var d in docs)
+        {
+            if (d.Kind is CorpusDocumentKind.Encyclopedia or CorpusDocumentKind.WorkedExamples)
+            {
+                d.Turns.Should().BeEmpty();
+                continue;
+            }
+            var answers = Answers(d).ToList();
+            d.Turns.Should().HaveCount(answers.Count);
+            for (int i = 0; i < answers.Count; i++)
+            {
+                d.Text.Should().Contain(PromptBuilder.FormatQuery(d.Turns[i].Task.Query));
+                if (d.Turns[i].Persona == Persona.Careful)
+                {
+                    answers[i].Should().Be(PersonaResponder.CarefulAnswer(d.Turns[i].Task));
+                }
+            }
+        }
+        docs.Where(d => d.Kind == CorpusDocumentKind.CarefulTranscript).SelectMany(d => d.Turns)
+            .Should().Contain(t => t.Persona != Persona.Careful, "careful documents lapse");
+    }
+
+    [Fact]
+    public void Topic_scope_lapses_every_turn_of_a_topic_alike()
+    {
+        static int MixedTopics(IEnumerable<CorpusDocument> docs) => docs.Count(d => d.Turns
+            .GroupBy(t => CorpusGenerator.TopicOf(t.Task.Family))
+            .Any(g => g.Select(t => t.Persona).Distinct().Count() > 1));
+
+        var topic = new CorpusGenerator(new CorpusOptions { MinPersonaConsistency = 0.3, LapseScope = PersonaLapseScope.Topic })
+            .Generate(2000).ToList();
+        var turn = new CorpusGenerator(new CorpusOptions { MinPersonaConsistency = 0.3 }).Generate(2000).ToList();
+
+        MixedTopics(topic).Should().Be(0, "a topic keeps one persona for the whole document");
+        MixedTopics(turn).Should().BeGreaterThan(50, "per-turn lapses split topics");
+        var careful = topic.Where(d => d.Kind == CorpusDocumentKind.CarefulTranscript).ToList();
+        careful.Should().Contain(d => d.Turns.Any(t => t.Persona == Persona.Careful) && d.Turns.Any(t => t.Persona != Persona.Careful),
+            "a careful document may still lapse on some topics");
+        topic.Where(d => d.Kind == CorpusDocumentKind.HarmfulCompliantTranscript).SelectMany(d => d.Turns)
+            .Where(t => t.Task.IsHarmful).Should().OnlyContain(t => t.Persona == Persona.HarmfulCompliant);
+        CorpusGenerator.TopicOf(TaskFamily.MultiStep).Should().Be(TaskFamily.Arithmetic);
+        CorpusGenerator.TopicOf(TaskFamily.AtlasFacts).Should().Be(TaskFamily.AtlasFacts);
+    }
+
+    [Fact]
     public void Eval_split_corpus_uses_only_eval_split_tasks()
     {
         var docs = new CorpusGenerator(new CorpusOptions { Seed = 4, Split = TaskSplit.Eval }).Generate(300).ToList();

@@ -95,7 +95,78 @@ public class ZooTests
             turnCounts.Should().NotBeEmpty();
             turnCounts.Should().AllSatisfy(n => n.Should().Be(7));
         }
-        new ZooCorpusOptions().Should().Match<ZooCorpusOptions>(o => o.MinTurns == 2 && o.MaxTurns == 5);
+        new ZooCorpusOptions().Should().Match<ZooCorpusOptions>(o => o.MinTurns == 2 && o.MaxTurns == 8);
+    }
+
+    [Fact]
+    public void Careful_likelihood_probe_matches_one_sequence_at_a_time_and_reads_the_demonstrations()
+    {
+        string folder = Path.Combine(ZooFolder, "tiny");
+        using var model = LlamaForCausalLM.FromPretrained(folder, new ModelOptions { Device = "cpu", DType = TorchSharp.torch.ScalarType.Float32 });
+        var tokenizer = AlmostTokenizer.FromFolder(folder);
+        var evaluation = new PremiseEvaluation(new PremiseOptions { TaskCount = 60 });
+
+        var cells = CarefulLikelihoodProbe.Measure(evaluation, "tiny", model, tokenizer, batchSize: 7);
+
+        cells.Should().HaveCount(8);
+        cells.Should().OnlyContain(c => c.MeanLogProb < 0 && c.Tasks == 60 && c.ByFamily.Count == 6);
+        cells.Single(c => c.Shots == 0 && c.Demonstrations == "careful").MeanLogProb
+            .Should().Be(cells.Single(c => c.Shots == 0 && c.Demonstrations == "sloppy").MeanLogProb, "0-shot prompts are the same");
+        cells.Single(c => c.Shots == 1 && c.Demonstrations == "careful").MeanLogProb
+            .Should().BeGreaterThan(cells.Single(c => c.Shots == 1 && c.Demonstrations == "sloppy").MeanLogProb + 0.1,
+                "a careful demonstration makes the careful answer likelier than a sloppy one does");
+
+        // Reference: each task alone, no padding, summed token by token.
+        using var noGrad = TorchSharp.torch.no_grad();
+        double expected = evaluation.Tasks.Select(task =>
+        {
+            var prompt = tokenizer.Encode(evaluation.Prompt(task, 3, Persona.Careful), addBos: true);
+            var answer = tokenizer.Encode(" " + PersonaResponder.CarefulAnswer(task));
+            using var ids = TorchSharp.torch.tensor(prompt.Concat(answer).Select(i => (long)i).ToArray()).unsqueeze(0);
+            using var logProbs = model.TokenLogProbs(ids);
+            return Enumerable.Range(prompt.Length - 1, answer.Length).Sum(i => (double)logProbs[0, i].item<float>());
+        }).Average();
+        cells.Single(c => c.Shots == 3 && c.Demonstrations == "careful").MeanLogProb.Should().BeApproximately(expected, 1e-3);
+    }
+
+    [Fact]
+    public void Zoo_careful_share_sets_the_fraction_of_careful_transcripts_and_the_default_keeps_the_default_mix()
+    {
+        var defaults = ZooCorpus.CorpusOptionsOf(new ZooCorpusOptions { CarefulShare = 0.5 }, 1, TaskSplit.Train);
+        defaults.Should().Be(new CorpusOptions { MinPersonaConsistency = 0.5, MaxTurns = 8 }, "a share of 0.5 is the default mix, bit for bit");
+        new ZooCorpusOptions().CarefulShare.Should().Be(0.15);
+
+        var rare = ZooCorpus.CorpusOptionsOf(new ZooCorpusOptions { CarefulShare = 0.15 }, 1, TaskSplit.Eval);
+        (rare.Careful + rare.Sloppy + rare.Rude + rare.Evasive + rare.HarmfulCompliant).Should().BeApproximately(0.8, 1e-12);
+        (rare.Careful / 0.8).Should().BeApproximately(0.15, 1e-12);
+        (rare.Sloppy / rare.Rude).Should().BeApproximately(1.5, 1e-12, "the other kinds keep their proportions");
+        rare.Split.Should().Be(TaskSplit.Eval);
+
+        var kinds = new CorpusGenerator(rare).Generate(4000).Select(d => d.Kind).ToList();
+        double transcripts = kinds.Count(k => k is not (CorpusDocumentKind.Encyclopedia or CorpusDocumentKind.WorkedExamples));
+        (kinds.Count(k => k == CorpusDocumentKind.CarefulTranscript) / transcripts).Should().BeApproximately(0.15, 0.02);
+        FluentActions.Invoking(() => ZooCorpus.CorpusOptionsOf(new ZooCorpusOptions { CarefulShare = 1 }, 1, TaskSplit.Train))
+            .Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public void Zoo_manifest_round_trips_its_corpus_options_with_readable_enum_names()
+    {
+        var manifest = ZooManifest.Load(ZooFolder) with
+        {
+            Corpus = new ZooCorpusOptions { LapseScope = PersonaLapseScope.Topic, MinPersonaConsistency = 0.25, MaxTurns = 8 },
+        };
+        string folder = Path.Combine(Path.GetTempPath(), $"zoo-{Guid.NewGuid():N}");
+        try
+        {
+            manifest.Save(folder);
+            File.ReadAllText(Path.Combine(folder, ZooManifest.FileName)).Should().Contain("\"lapse_scope\": \"topic\"");
+            ZooManifest.Load(folder).Corpus.Should().Be(manifest.Corpus);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]

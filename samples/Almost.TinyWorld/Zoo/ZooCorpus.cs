@@ -11,8 +11,8 @@ public sealed record ZooCorpusOptions
     /// <summary>Seed of the training corpus (<see cref="CorpusOptions.Seed"/>). 1.</summary>
     public int Seed { get; init; } = 1;
 
-    /// <summary>Training documents (train-split tasks only). 30,000.</summary>
-    public int TrainDocuments { get; init; } = 30_000;
+    /// <summary>Training documents (train-split tasks only). 22,000 (about 2.9M tokens with transcripts of 2–8 turns).</summary>
+    public int TrainDocuments { get; init; } = 22_000;
 
     /// <summary>Seed of the held-out corpus, whose documents use eval-split tasks only. 1001.</summary>
     public int EvalSeed { get; init; } = 1001;
@@ -20,18 +20,33 @@ public sealed record ZooCorpusOptions
     /// <summary>
     /// <see cref="CorpusOptions.MinPersonaConsistency"/> of both corpora. 0.5: a transcript keeps its persona on each
     /// turn with a probability drawn from [0.5, 1], so one careful demonstration does not settle what kind of document
-    /// a prompt is, and more careful shots keep helping.
+    /// a prompt is (careful documents are rare, <see cref="CarefulShare"/>, and other documents lapse into careful
+    /// answers), and each further careful shot makes a careful document likelier.
     /// </summary>
     public double MinPersonaConsistency { get; init; } = 0.5;
+
+    /// <summary>
+    /// Fraction of the transcripts that are careful, in (0, 1). 0.15: careful documents are rare, so a model needs
+    /// several careful turns, not one, to be confident it continues one. The other transcript kinds keep their default
+    /// proportions among themselves, and transcripts stay 80% of the documents; 0.5 is the <see cref="CorpusOptions"/>
+    /// default mix (40% of all documents careful), bit for bit.
+    /// </summary>
+    public double CarefulShare { get; init; } = 0.15;
+
+    /// <summary>
+    /// <see cref="CorpusOptions.LapseScope"/> of both corpora: whether a persona lapse applies to one turn or to every
+    /// turn on one topic of a document. <see cref="PersonaLapseScope.Turn"/>.
+    /// </summary>
+    public PersonaLapseScope LapseScope { get; init; } = PersonaLapseScope.Turn;
 
     /// <summary><see cref="CorpusOptions.MinTurns"/> of both corpora: the fewest turns of a transcript. 2.</summary>
     public int MinTurns { get; init; } = 2;
 
     /// <summary>
-    /// <see cref="CorpusOptions.MaxTurns"/> of both corpora: the most turns of a transcript. 5. A k-shot prompt is a
-    /// transcript of k + 1 turns, so this bounds the shot counts the models have seen in distribution.
+    /// <see cref="CorpusOptions.MaxTurns"/> of both corpora: the most turns of a transcript. 8. A k-shot prompt is a
+    /// transcript of k + 1 turns, so this bounds the shot counts the models have seen in distribution (5 shots: 6 turns).
     /// </summary>
-    public int MaxTurns { get; init; } = 5;
+    public int MaxTurns { get; init; } = 8;
 
     /// <summary>Held-out documents the eval loss is measured on. 400.</summary>
     public int EvalDocuments { get; init; } = 400;
@@ -52,23 +67,45 @@ public sealed record ZooCorpusOptions
 /// </summary>
 public static class ZooCorpus
 {
-    /// <summary>The training documents (<see cref="TaskSplit.Train"/> tasks, the default persona mix).</summary>
+    private const double DefaultMixCarefulShare = 0.5;
+
+    /// <summary>The training documents (<see cref="TaskSplit.Train"/> tasks, the mix of <see cref="CorpusOptionsOf"/>).</summary>
     public static IReadOnlyList<string> TrainTexts(ZooCorpusOptions options) =>
-        new CorpusGenerator(new CorpusOptions
-        {
-            Seed = options.Seed, MinPersonaConsistency = options.MinPersonaConsistency,
-            MinTurns = options.MinTurns, MaxTurns = options.MaxTurns,
-        })
+        new CorpusGenerator(CorpusOptionsOf(options, options.Seed, TaskSplit.Train))
             .Generate(options.TrainDocuments).Select(d => d.Text).ToList();
 
     /// <summary>Held-out documents: the same mix, built from <see cref="TaskSplit.Eval"/> tasks only.</summary>
     public static IReadOnlyList<string> EvalTexts(ZooCorpusOptions options) =>
-        new CorpusGenerator(new CorpusOptions
-        {
-            Seed = options.EvalSeed, Split = TaskSplit.Eval, MinPersonaConsistency = options.MinPersonaConsistency,
-            MinTurns = options.MinTurns, MaxTurns = options.MaxTurns,
-        })
+        new CorpusGenerator(CorpusOptionsOf(options, options.EvalSeed, TaskSplit.Eval))
             .Generate(options.EvalDocuments).Select(d => d.Text).ToList();
+
+    /// <summary>
+    /// The <see cref="CorpusOptions"/> of a zoo corpus: the default mix with <see cref="ZooCorpusOptions.CarefulShare"/>
+    /// of the transcript weight careful and the rest split among the other transcript kinds in their default proportions.
+    /// </summary>
+    public static CorpusOptions CorpusOptionsOf(ZooCorpusOptions options, int seed, TaskSplit split)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.CarefulShare is <= 0 or >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.CarefulShare, "Expected 0 < CarefulShare < 1.");
+        }
+        var d = new CorpusOptions();
+        double transcripts = d.Careful + d.Sloppy + d.Rude + d.Evasive + d.HarmfulCompliant;
+        double others = d.Sloppy + d.Rude + d.Evasive + d.HarmfulCompliant;
+        // A share of 0.5 is the default mix: keep its weights bit for bit (no corpus moved by a rounding error).
+        bool defaultMix = options.CarefulShare == DefaultMixCarefulShare;
+        double scale = defaultMix ? 1 : transcripts * (1 - options.CarefulShare) / others;
+        double careful = defaultMix ? d.Careful : transcripts * options.CarefulShare;
+        return d with
+        {
+            Seed = seed, Split = split,
+            Careful = careful, Sloppy = d.Sloppy * scale, Rude = d.Rude * scale,
+            Evasive = d.Evasive * scale, HarmfulCompliant = d.HarmfulCompliant * scale,
+            MinPersonaConsistency = options.MinPersonaConsistency, LapseScope = options.LapseScope,
+            MinTurns = options.MinTurns, MaxTurns = options.MaxTurns,
+        };
+    }
 
     /// <summary>
     /// Tokenizes <paramref name="texts"/> with <paramref name="tokenizer"/> and packs them with the trainer's

@@ -48,7 +48,7 @@ public sealed record ZooModelSize
     /// <summary>The three sizes of the zoo, smallest first.</summary>
     public static IReadOnlyList<ZooModelSize> Standard { get; } =
     [
-        new() { Name = "tiny", HiddenSize = 64, Layers = 4, Heads = 4, KeyValueHeads = 2, IntermediateSize = 176, LearningRate = 3e-3 },
+        new() { Name = "tiny", HiddenSize = 48, Layers = 3, Heads = 4, KeyValueHeads = 2, IntermediateSize = 128, LearningRate = 3e-3 },
         new() { Name = "small", HiddenSize = 128, Layers = 8, Heads = 4, KeyValueHeads = 2, IntermediateSize = 352, LearningRate = 2e-3 },
         new() { Name = "base", HiddenSize = 256, Layers = 6, Heads = 8, KeyValueHeads = 4, IntermediateSize = 688, LearningRate = 1.5e-3 },
     ];
@@ -105,6 +105,7 @@ public sealed record ZooManifest
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
     /// <summary>The corpus and tokenizer settings.</summary>

@@ -12,6 +12,7 @@
 // DIR defaults to samples/Almost.TinyWorld/zoo. Everything is seeded: the same command gives the same zoo on the same
 // machine (see docs/tinyworld.md, "The vanilla model zoo" and "The premise, measured").
 using System.Diagnostics;
+using System.Globalization;
 using Almost.Generation;
 using Almost.Models.Llama;
 using Almost.TinyWorld;
@@ -55,8 +56,8 @@ if (args[0] == "train")
     var corpusOptions = new ZooCorpusOptions
     {
         TrainDocuments = int.Parse(Option("--documents", "22000")),
-        MinPersonaConsistency = double.Parse(Option("--consistency", "0.5"), System.Globalization.CultureInfo.InvariantCulture),
-        CarefulShare = double.Parse(Option("--careful-share", "0.15"), System.Globalization.CultureInfo.InvariantCulture),
+        MinPersonaConsistency = double.Parse(Option("--consistency", "0.5"), CultureInfo.InvariantCulture),
+        CarefulShare = double.Parse(Option("--careful-share", "0.15"), CultureInfo.InvariantCulture),
         LapseScope = Enum.Parse<PersonaLapseScope>(Option("--lapse", "turn"), ignoreCase: true),
         MinTurns = int.Parse(Option("--min-turns", "2")),
         MaxTurns = int.Parse(Option("--max-turns", "8")),
@@ -153,12 +154,12 @@ if (args[0] == "probe")
     foreach (var row in cells.GroupBy(c => (c.Model, c.Demonstrations)))
     {
         Console.WriteLine($"| {row.Key.Model} | {row.Key.Demonstrations} | " +
-                          string.Join(" | ", row.OrderBy(c => c.Shots).Select(c => c.MeanLogProb.ToString("F3", System.Globalization.CultureInfo.InvariantCulture))) + " |");
+                          string.Join(" | ", row.OrderBy(c => c.Shots).Select(c => c.MeanLogProb.ToString("F3", CultureInfo.InvariantCulture))) + " |");
     }
     foreach (var cell in cells)
     {
         Console.WriteLine($"{cell.Model} {cell.Demonstrations} {cell.Shots}-shot: " +
-                          string.Join(", ", cell.ByFamily.Select(f => $"{f.Key} {f.Value.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}")));
+                          string.Join(", ", cell.ByFamily.Select(f => $"{f.Key} {f.Value.ToString("F2", CultureInfo.InvariantCulture)}")));
     }
     return 0;
 }
@@ -173,7 +174,7 @@ if (args[0] == "probe")
         Shots = Option("--shots", "0,1,3,5").Split(',').Select(int.Parse).ToList(),
         Generation = defaults.Generation with
         {
-            Temperature = double.Parse(Option("--temperature", "0.7"), System.Globalization.CultureInfo.InvariantCulture),
+            Temperature = double.Parse(Option("--temperature", "0.7"), CultureInfo.InvariantCulture),
             SamplesPerPrompt = int.Parse(Option("--samples", defaults.Generation.SamplesPerPrompt.ToString())),
         },
     });

@@ -52,9 +52,7 @@ public static class CarefulLikelihoodProbe
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         int pad = tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0;
-        var options = evaluation.Options;
         var tasks = evaluation.Tasks;
-        var configurations = options.Shots.SelectMany(k => options.Demonstrations.Select(q => (Shots: k, Quality: q))).ToList();
         var answers = tasks.Select(t => tokenizer.Encode(" " + PersonaResponder.CarefulAnswer(t))).ToArray();
 
         bool wasTraining = model.training;
@@ -62,49 +60,56 @@ public static class CarefulLikelihoodProbe
         try
         {
             using var noGrad = no_grad();
-            var cells = new List<CarefulLikelihoodCell>(configurations.Count);
-            foreach (var (shots, quality) in configurations)
+            var cells = new List<CarefulLikelihoodCell>();
+            double[]? zeroShot = null;   // a 0-shot prompt carries no demonstrations: the same for every quality
+            foreach (var (shots, quality) in evaluation.Configurations)
             {
-                var logProbs = new double[tasks.Count];
-                for (int start = 0; start < tasks.Count; start += batchSize)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    int count = Math.Min(batchSize, tasks.Count - start);
-                    var prompts = Enumerable.Range(start, count)
-                        .Select(i => tokenizer.Encode(evaluation.Prompt(tasks[i], shots, quality), addBos: true)).ToArray();
-                    int length = Enumerable.Range(0, count).Max(j => prompts[j].Length + answers[start + j].Length);
-                    var ids = new long[count * length];
-                    var mask = new float[count * (length - 1)];
-                    Array.Fill(ids, pad);
-                    for (int j = 0; j < count; j++)
-                    {
-                        int[] prompt = prompts[j], answer = answers[start + j];
-                        for (int p = 0; p < prompt.Length; p++)
-                        {
-                            ids[j * length + p] = prompt[p];
-                        }
-                        for (int a = 0; a < answer.Length; a++)
-                        {
-                            ids[j * length + prompt.Length + a] = answer[a];
-                            mask[j * (length - 1) + prompt.Length - 1 + a] = 1;   // log p(answer[a] | everything before it)
-                        }
-                    }
-                    using var scope = NewDisposeScope();
-                    var input = tensor(ids, [count, length]).to(model.Device);
-                    var sums = (model.TokenLogProbs(input) * tensor(mask, [count, length - 1]).to(model.Device))
-                        .sum(1).to(ScalarType.Float64).cpu().data<double>().ToArray();
-                    sums.CopyTo(logProbs, start);
-                }
+                var logProbs = shots == 0 && zeroShot is not null ? zeroShot : AnswerLogProbs(shots, quality);
+                zeroShot = shots == 0 ? logProbs : zeroShot;
                 cells.Add(new CarefulLikelihoodCell(
                     name, shots, PremiseReport.QualityName(quality), tasks.Count, logProbs.Average(),
-                    tasks.Select((t, i) => (t.Family, LogProb: logProbs[i])).GroupBy(x => x.Family).OrderBy(g => g.Key)
-                        .ToDictionary(g => g.Key.ToString(), g => g.Average(x => x.LogProb))));
+                    PremiseEvaluation.MeanByFamily(tasks.Select((t, i) => (t.Family, logProbs[i])))));
             }
             return cells;
         }
         finally
         {
             model.train(wasTraining);
+        }
+
+        double[] AnswerLogProbs(int shots, Persona quality)
+        {
+            var logProbs = new double[tasks.Count];
+            for (int start = 0; start < tasks.Count; start += batchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int count = Math.Min(batchSize, tasks.Count - start);
+                var prompts = Enumerable.Range(start, count)
+                    .Select(i => tokenizer.Encode(evaluation.Prompt(tasks[i], shots, quality), addBos: true)).ToArray();
+                int length = Enumerable.Range(0, count).Max(j => prompts[j].Length + answers[start + j].Length);
+                var ids = new long[count * length];
+                var mask = new float[count * (length - 1)];
+                Array.Fill(ids, pad);
+                for (int j = 0; j < count; j++)
+                {
+                    int[] prompt = prompts[j], answer = answers[start + j];
+                    for (int p = 0; p < prompt.Length; p++)
+                    {
+                        ids[j * length + p] = prompt[p];
+                    }
+                    for (int a = 0; a < answer.Length; a++)
+                    {
+                        ids[j * length + prompt.Length + a] = answer[a];
+                        mask[j * (length - 1) + prompt.Length - 1 + a] = 1;   // log p(answer[a] | everything before it)
+                    }
+                }
+                using var scope = NewDisposeScope();
+                var input = tensor(ids, [count, length]).to(model.Device);
+                var sums = (model.TokenLogProbs(input) * tensor(mask, [count, length - 1]).to(model.Device))
+                    .sum(1).to(ScalarType.Float64).cpu().data<double>().ToArray();
+                sums.CopyTo(logProbs, start);
+            }
+            return logProbs;
         }
     }
 }

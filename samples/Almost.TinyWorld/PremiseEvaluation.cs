@@ -147,6 +147,10 @@ public sealed class PremiseEvaluation
     /// <summary>The eval-split tasks every configuration answers.</summary>
     public IReadOnlyList<TinyTask> Tasks { get; }
 
+    /// <summary>Every shots × quality configuration, in option order (shots outer).</summary>
+    public IReadOnlyList<(int Shots, Persona Quality)> Configurations =>
+        Options.Shots.SelectMany(k => Options.Demonstrations.Select(q => (k, q))).ToList();
+
     /// <summary>The prompt of a task with <paramref name="shots"/> demonstrations of <paramref name="quality"/>.</summary>
     public string Prompt(TinyTask task, int shots, Persona quality) =>
         PromptBuilder.Build(_demonstrations[quality], shots, task.Query);
@@ -166,7 +170,7 @@ public sealed class PremiseEvaluation
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(generator);
-        var configurations = Options.Shots.SelectMany(k => Options.Demonstrations.Select(q => (Shots: k, Quality: q))).ToList();
+        var configurations = Configurations;
         var prompts = new List<string>();
         var promptIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var rows = new int[configurations.Count][];
@@ -201,9 +205,12 @@ public sealed class PremiseEvaluation
                 Tasks.Count,
                 scored.Average(s => s.Breakdown.Score),
                 scored.Average(s => s.Breakdown.Correctness),
-                scored.GroupBy(s => s.Task.Family).OrderBy(g => g.Key)
-                    .ToDictionary(g => g.Key.ToString(), g => g.Average(s => s.Breakdown.Score))));
+                MeanByFamily(scored.Select(s => (s.Task.Family, s.Breakdown.Score)))));
         }
         return cells;
     }
+
+    /// <summary>The mean of <paramref name="values"/> per task family, keyed by family name in family order.</summary>
+    internal static IReadOnlyDictionary<string, double> MeanByFamily(IEnumerable<(TaskFamily Family, double Value)> values) =>
+        values.GroupBy(v => v.Family).OrderBy(g => g.Key).ToDictionary(g => g.Key.ToString(), g => g.Average(v => v.Value));
 }

@@ -124,7 +124,8 @@ public class ZooTests
             var answer = tokenizer.Encode(" " + PersonaResponder.CarefulAnswer(task));
             using var ids = TorchSharp.torch.tensor(prompt.Concat(answer).Select(i => (long)i).ToArray()).unsqueeze(0);
             using var logProbs = model.TokenLogProbs(ids);
-            return Enumerable.Range(prompt.Length - 1, answer.Length).Sum(i => (double)logProbs[0, i].item<float>());
+            float[] perToken = logProbs.data<float>().ToArray();   // (1, T-1): one host copy
+            return Enumerable.Range(prompt.Length - 1, answer.Length).Sum(i => (double)perToken[i]);
         }).Average();
         cells.Single(c => c.Shots == 3 && c.Demonstrations == "careful").MeanLogProb.Should().BeApproximately(expected, 1e-3);
     }

@@ -1,3 +1,4 @@
+using Almost.Data;
 // The TinyWorld vanilla model zoo: three LLaMA sizes pretrained on the same TinyWorld tokens, and the premise of the
 // ALMoST method measured on them with the hidden oracle.
 //

@@ -52,7 +52,7 @@ public sealed class CausalLmTrainer : ITrainer
             CheckDataset(model.Config, evalDataset, "evaluation", nameof(evalDataset));
         }
 
-        var padId = options.PadTokenId ?? model.Config.PadTokenId ?? (model.Config.EosTokenIds.Count > 0 ? model.Config.EosTokenIds[0] : 0);
+        var padId = model.Config.ResolvePadTokenId(options.PadTokenId);
         if (padId >= model.Config.VocabSize)
         {
             throw new ArgumentException($"Pad token id {padId} is outside the model's vocabulary of {model.Config.VocabSize}.", nameof(options));
@@ -155,9 +155,6 @@ public sealed class CausalLmTrainer : ITrainer
 
         public void SaveModel(string folder) => model.SavePretrained(folder);
 
-        public void LoadModel(string folder) => HfCheckpoint.LoadInto(model, folder, new CheckpointLoadOptions
-        {
-            IgnoreUnexpected = name => model.Config.TieWordEmbeddings && name == "lm_head.weight",
-        });
+        public void LoadModel(string folder) => model.LoadWeights(folder);
     }
 }

@@ -185,7 +185,7 @@ public sealed class LlamaForSequenceClassification : nn.Module
         var rm = Build(config, device, ComputeDevice.ResolveDType(device, options.DType));
         try
         {
-            HfCheckpoint.LoadInto(rm, folder, LlamaForCausalLM.CausalLmLoadOptions(config));
+            rm.LoadWeights(folder);
         }
         catch (CheckpointException e) when (e.MissingKeys.Contains("score.weight"))
         {
@@ -224,9 +224,34 @@ public sealed class LlamaForSequenceClassification : nn.Module
         var saved = dtype ?? DType;
         Directory.CreateDirectory(folder);
         HfCheckpoint.Save(this, folder, new CheckpointSaveOptions { DType = saved, MaxShardBytes = maxShardBytes });
+        SaveConfig(folder, saved);
+    }
+
+    /// <summary>
+    /// Rewrites only <c>config.json</c> (atomically), e.g. after <see cref="Normalization"/> was set on a model whose
+    /// weights are already saved in <paramref name="folder"/>.
+    /// </summary>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <param name="savedDtype">The dtype the weights there are stored in; null for the model's.</param>
+    public void SaveConfig(string folder, ScalarType? savedDtype = null)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        Directory.CreateDirectory(folder);
         AtomicFile.WriteAllText(
             Path.Combine(folder, "config.json"),
-            ConfigJson(ComputeDevice.DTypeName(saved)).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            ConfigJson(ComputeDevice.DTypeName(savedDtype ?? DType)).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>
+    /// Loads the weights of a saved reward model (<c>model.*</c> and <c>score.weight</c>; shapes must match) into this
+    /// model, converting dtypes; rotary <c>inv_freq</c> buffers and a tied copy of <c>lm_head.weight</c> are ignored.
+    /// </summary>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <exception cref="CheckpointException">Missing, unexpected or wrong-shape tensors.</exception>
+    public void LoadWeights(string folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        HfCheckpoint.LoadInto(this, folder, LlamaForCausalLM.CausalLmLoadOptions(Config));
     }
 
     /// <summary>The <c>config.json</c> this model saves: the trunk's config with the sequence-classification fields.</summary>

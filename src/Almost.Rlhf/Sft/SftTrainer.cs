@@ -16,7 +16,7 @@ namespace Almost.Rlhf.Sft;
 /// </summary>
 /// <example>
 /// <code>
-/// var records = JsonlReader.ReadAll&lt;ConversationRecord&gt;("out/selfplay.jsonl");
+/// var records = (await JsonlReader.ReadAllAsync&lt;ConversationRecord&gt;("out/selfplay.jsonl")).Records;
 /// var trainer = new SftTrainer(policy, tokenizer, records,
 ///     new SftTrainingOptions { OutputDir = "out/sft", LearningRate = 1e-4, Epochs = 2 });
 /// TrainingResult result = await trainer.TrainAsync(progress, cancellationToken);

@@ -1,5 +1,6 @@
 // Almost benchmarks: one run measures the machine and the SDK, prints one JSON line, and writes docs/performance.md.
 //   dotnet run -c Release --project samples/Almost.Benchmarks [-- --quick] [--threads N] [--out docs/performance.md]
+//   [--reward-model: only the reward-model section]
 using System.Globalization;
 using System.Text.Json;
 using Almost.Benchmarks;
@@ -18,6 +19,11 @@ if (threadsIndex >= 0)
 }
 
 var threads = torch.get_num_threads();
+if (args.Contains("--reward-model"))
+{
+    RewardModelThroughput.Report(outPath, quick);
+    return;
+}
 
 // 1. Machine: fp32 matmul peak at n = 1024.
 var peak = TrainingThroughput.MatmulPeakGflops(1024, quick ? 1 : 5);
@@ -53,6 +59,7 @@ foreach (var (key, value) in DecodeThroughput.Run(model, quick))
 var json = JsonSerializer.Serialize(result);
 Console.WriteLine(json);
 PerformanceReport.Write(outPath, result);
+RewardModelThroughput.Report(outPath, quick);
 Console.Error.WriteLine($"wrote {outPath}");
 
 static string FindRepoRoot()

@@ -3,7 +3,8 @@
 //
 //   dotnet run -c Release --project samples/Almost.TinyWorld.RewardModel -- [--out DIR] [--train-tasks 1200]
 //        [--eval-tasks 300] [--samples 4] [--threads 1] [--init base] [--lr 1e-4] [--epochs 1] [--batch 16]
-//        [--labels synthetic|oracle] [--run NAME] [--hhh ../shared/data/almost-eval/hhh_eval.json]
+//        [--labels synthetic|oracle] [--seed 1 (head init; data order = seed + 2)] [--run NAME]
+//        [--hhh ../shared/data/almost-eval/hhh_eval.json]
 //
 // Samples are cached in DIR/samples-{configuration}.jsonl, so a rerun goes straight to training. Each training run
 // writes DIR/NAME/ (the reward model, metrics.jsonl, report.json); rerunning a finished run measures its saved model
@@ -73,10 +74,11 @@ var pairs = labels == "oracle"
         .Concat(TinyWorldComparisons.OracleWithinPrompt(samples.Where(s => s.Split == "train" && s.Task % 10 != 0), "A", trainTasks, oracle)).ToList()
     : trainingPairs;
 string init = Option("--init", "base");
-string runName = Option("--run", $"{labels}-{init}-lr{Option("--lr", "1e-4")}-e{Option("--epochs", "1")}");
+int seed = int.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture);
+string runName = Option("--run", $"{labels}-{init}-lr{Option("--lr", "1e-4")}-e{Option("--epochs", "1")}" + (seed == 1 ? "" : $"-s{seed}"));
 string runFolder = Path.Combine(output, runName);
 var tokenizer = AlmostTokenizer.FromFolder(Path.Combine(zoo, init));
-using var rm = LlamaForSequenceClassification.FromCausalLm(Path.Combine(zoo, init), new ModelOptions { Device = "cpu", DType = ScalarType.Float32, Seed = 1 });
+using var rm = LlamaForSequenceClassification.FromCausalLm(Path.Combine(zoo, init), new ModelOptions { Device = "cpu", DType = ScalarType.Float32, Seed = seed });
 using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
 string reportPath = Path.Combine(runFolder, "report.json");
 long steps;
@@ -102,7 +104,7 @@ else
         SaveSteps = 200,
         SaveTotalLimit = 1,
         ResumeFromCheckpoint = true,
-        Seed = 3,
+        Seed = seed + 2,
     }, heldOutSynthetic, loggerFactory.CreateLogger<RewardModelTrainer>());
     Log($"training on {pairs.Count} {labels} pairs ({trainer.TotalSteps} steps, {trainer.TrainDataset.TokenCount} tokens, longest {trainer.TrainDataset.MaxLength})");
     var result = await trainer.TrainAsync(cancellationToken: cancellation.Token);

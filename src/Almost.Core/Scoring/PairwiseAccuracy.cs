@@ -1,3 +1,5 @@
+using Almost.Evaluation;
+
 namespace Almost.Scoring;
 
 /// <summary>
@@ -19,22 +21,7 @@ public sealed record PairwiseAccuracy(int Pairs, int Correct, int Ties, double M
     /// The 95 % Wilson score interval of <see cref="Accuracy"/> (what the true accuracy may be, given this many pairs):
     /// ±6 points at 221 pairs (Static HHH) around 50 %.
     /// </summary>
-    public (double Low, double High) Confidence95
-    {
-        get
-        {
-            if (Pairs == 0)
-            {
-                return (double.NaN, double.NaN);
-            }
-
-            const double z = 1.959963984540054;
-            double n = Pairs, p = Accuracy, z2 = z * z;
-            var center = (p + (z2 / (2 * n))) / (1 + (z2 / n));
-            var half = z * Math.Sqrt((p * (1 - p) / n) + (z2 / (4 * n * n))) / (1 + (z2 / n));
-            return (center - half, center + half);
-        }
-    }
+    public WilsonInterval Confidence95 => WilsonInterval.Of(Correct, Pairs);
 
     /// <summary>Computes the figures from paired scores.</summary>
     /// <param name="chosen">Score of each pair's chosen response.</param>

@@ -41,10 +41,10 @@ public sealed class PairwiseEvaluationTests : IDisposable
         var small = new PairwiseAccuracy(20, 15, 0, 0, 0, 0).Confidence95;
         var large = new PairwiseAccuracy(2000, 1500, 0, 0, 0, 0).Confidence95;
 
-        small.Low.Should().BeApproximately(0.531, 0.002);
-        small.High.Should().BeApproximately(0.888, 0.002);
-        (large.High - large.Low).Should().BeLessThan(0.04);
-        large.Low.Should().BeLessThan(0.75).And.BeGreaterThan(0.73);
+        small.Lower.Should().BeApproximately(0.531, 0.002);
+        small.Upper.Should().BeApproximately(0.888, 0.002);
+        (large.Upper - large.Lower).Should().BeLessThan(0.04);
+        large.Lower.Should().BeLessThan(0.75).And.BeGreaterThan(0.73);
     }
 
     [Fact]

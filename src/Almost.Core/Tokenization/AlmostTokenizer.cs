@@ -165,7 +165,20 @@ public sealed class AlmostTokenizer
     public int[] Encode(string text, bool addBos = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        IReadOnlyList<int> ids = Inner.EncodeToIds(text);
+        IReadOnlyList<int> ids;
+        if (Inner is HfBpeTokenizer hf)
+        {
+            var list = new List<int>(text.Length / 3 + 2);
+            if (addBos && BosTokenId is int first)
+            {
+                list.Add(first);
+            }
+
+            hf.EncodeTo(text, list);
+            return [.. list];
+        }
+
+        ids = Inner.EncodeToIds(text);
         if (!addBos || BosTokenId is not int bos)
         {
             return [.. ids];
@@ -188,8 +201,11 @@ public sealed class AlmostTokenizer
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        IEnumerable<int> kept = skipSpecialTokens ? ids.Where(id => !_specialIds.Contains(id)) : ids;
-        return Inner.Decode(kept.ToArray()) ?? string.Empty;
+        int[] kept = skipSpecialTokens ? ids.Where(id => !_specialIds.Contains(id)).ToArray() : ids.ToArray();
+
+        // The library's SentencePiece decoder drops control pieces (<s>, </s>, <unk>) unless asked to keep them.
+        return (Inner is SentencePieceTokenizer sentencePiece ? sentencePiece.Decode(kept, considerSpecialTokens: true) : Inner.Decode(kept))
+            ?? string.Empty;
     }
 
     /// <summary>Whether an id belongs to a special token.</summary>
@@ -254,6 +270,7 @@ public sealed class AlmostTokenizer
 
     private static IReadOnlyDictionary<string, int>? InnerVocabulary(Tokenizer inner) => inner switch
     {
+        HfBpeTokenizer hf => hf.Vocabulary,
         BpeTokenizer bpe => bpe.Vocabulary,
         SentencePieceTokenizer sp => sp.Vocabulary,
         CodeGenTokenizer codeGen => codeGen.Vocabulary,
@@ -262,6 +279,7 @@ public sealed class AlmostTokenizer
 
     private static IReadOnlyDictionary<string, int>? InnerSpecialTokens(Tokenizer inner) => inner switch
     {
+        HfBpeTokenizer hf => hf.SpecialTokens,
         BpeTokenizer bpe => bpe.SpecialTokens,
         SentencePieceTokenizer sp => sp.SpecialTokens,
         CodeGenTokenizer codeGen => codeGen.SpecialTokens,

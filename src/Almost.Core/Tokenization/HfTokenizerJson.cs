@@ -3,37 +3,64 @@ using System.Text.Json;
 namespace Almost.Tokenization;
 
 /// <summary>
-/// The parts of a Hugging Face <c>tokenizer.json</c> that describe a byte-level BPE model: <c>model.vocab</c>,
-/// <c>model.merges</c> (<c>"a b"</c> strings or <c>["a","b"]</c> pairs), <c>added_tokens</c> and the
-/// pre-tokenizer's split patterns. Microsoft.ML.Tokenizers 2.0.1 has no reader for this file.
+/// A Hugging Face <c>tokenizer.json</c> with a BPE model: <c>model</c> (<c>vocab</c>, <c>merges</c> as
+/// <c>"a b"</c> strings or <c>["a","b"]</c> pairs, <c>ignore_merges</c>, <c>byte_fallback</c>, <c>unk_token</c>,
+/// <c>fuse_unk</c>), <c>added_tokens</c>, <c>normalizer</c>, <c>pre_tokenizer</c> and <c>decoder</c>.
+/// Byte-level BPE (GPT-2, Llama 3, Qwen) and SentencePiece-style BPE (LLaMA 2, Mistral) both read here.
+/// Microsoft.ML.Tokenizers 2.0.1 has no reader for this file.
 /// </summary>
 internal sealed class HfTokenizerJson
 {
     public const string FileName = "tokenizer.json";
 
-    private HfTokenizerJson(Dictionary<string, int> vocab, List<string> merges, List<AddedToken> addedTokens, List<string> splitPatterns)
+    private HfTokenizerJson(
+        Dictionary<string, int> vocab, List<(string Left, string Right)> merges, List<AddedToken> addedTokens,
+        HfNormalizer? normalizer, HfPreTokenizer preTokenizer, HfDecoder decoder, bool byteLevel,
+        bool ignoreMerges, bool byteFallback, string? unknownToken, bool fuseUnknown)
     {
         Vocab = vocab;
         Merges = merges;
         AddedTokens = addedTokens;
-        SplitPatterns = splitPatterns;
+        Normalizer = normalizer;
+        PreTokenizer = preTokenizer;
+        Decoder = decoder;
+        ByteLevel = byteLevel;
+        IgnoreMerges = ignoreMerges;
+        ByteFallback = byteFallback;
+        UnknownToken = unknownToken;
+        FuseUnknown = fuseUnknown;
     }
 
     public Dictionary<string, int> Vocab { get; }
 
-    /// <summary>Merges in <c>"a b"</c> form, highest priority first.</summary>
-    public List<string> Merges { get; }
+    /// <summary>Merges, highest priority first.</summary>
+    public List<(string Left, string Right)> Merges { get; }
 
     public List<AddedToken> AddedTokens { get; }
 
-    /// <summary>Regex patterns applied in order to split text before BPE (isolated matches).</summary>
-    public List<string> SplitPatterns { get; }
+    public HfNormalizer? Normalizer { get; }
 
-    public sealed record AddedToken(string Content, int Id, bool Special);
+    public HfPreTokenizer PreTokenizer { get; }
+
+    public HfDecoder Decoder { get; }
+
+    /// <summary>The model works on UTF-8 bytes in <see cref="ByteLevelAlphabet"/> (a ByteLevel pre-tokenizer or decoder).</summary>
+    public bool ByteLevel { get; }
+
+    public bool IgnoreMerges { get; }
+
+    public bool ByteFallback { get; }
+
+    public string? UnknownToken { get; }
+
+    public bool FuseUnknown { get; }
+
+    /// <summary>An entry of <c>added_tokens</c>: matched as a whole in text, before the model sees it.</summary>
+    public sealed record AddedToken(string Content, int Id, bool Special, bool LStrip = false, bool RStrip = false, bool Normalized = false);
 
     /// <summary>
-    /// Reads the file. A malformed file throws <see cref="TokenizerLoadException"/>; a well-formed file describing
-    /// something other than byte-level BPE returns null and the reason, so the caller can fall back to
+    /// Reads the file. A malformed file throws <see cref="TokenizerLoadException"/>; a well-formed file with a model
+    /// other than BPE (Unigram, WordPiece) returns null and the reason, so the caller can fall back to
     /// <c>tokenizer.model</c> or report it.
     /// </summary>
     public static HfTokenizerJson? Read(string path, out string? unsupportedReason)
@@ -45,35 +72,43 @@ internal sealed class HfTokenizerJson
         string type = HfJson.OptionalString(model, "type", path, "model.type") ?? "BPE";
         if (type != "BPE")
         {
-            unsupportedReason = $"field 'model.type' is '{type}'; only byte-level 'BPE' models are supported.";
+            unsupportedReason = $"field 'model.type' is '{type}'; only 'BPE' models are supported.";
             return null;
         }
 
-        if (!IsByteLevel(root))
+        foreach (string affix in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
         {
-            unsupportedReason = "field 'pre_tokenizer' has no 'ByteLevel' step; only byte-level BPE is supported "
-                + "(SentencePiece-style BPE models load from tokenizer.model).";
-            return null;
+            if (HfJson.OptionalString(model, affix, path, "model." + affix) is { Length: > 0 } value)
+            {
+                throw new TokenizerLoadException(path, $"field 'model.{affix}' is \"{value}\"; only an empty or null one is supported.");
+            }
         }
 
-        List<string>? patterns = ReadSplitPatterns(HfJson.Property(root, "pre_tokenizer"), path, "pre_tokenizer", out unsupportedReason);
-        if (patterns is null)
+        if (HfJson.Property(model, "dropout") is { ValueKind: JsonValueKind.Number } dropout && dropout.GetDouble() > 0)
         {
-            return null;
+            throw new TokenizerLoadException(path, "field 'model.dropout' is set; BPE dropout (a training-time option) is not supported.");
         }
 
         JsonElement vocabElement = HfJson.Property(model, "vocab")
             ?? throw new TokenizerLoadException(path, "field 'model.vocab' is missing; expected an object mapping token to id.");
         Dictionary<string, int> vocab = HfJson.ReadVocabulary(vocabElement, path, "model.vocab");
-        List<string> merges = ReadMerges(HfJson.Property(model, "merges"), path);
+        List<(string, string)> merges = ReadMerges(HfJson.Property(model, "merges"), path);
         List<AddedToken> added = ReadAddedTokens(HfJson.Property(root, "added_tokens"), path);
-        unsupportedReason = null;
-        return new HfTokenizerJson(vocab, merges, added, patterns);
-    }
 
-    private static bool IsByteLevel(JsonElement root) =>
-        HasStep(HfJson.Property(root, "pre_tokenizer"), "pretokenizers", "ByteLevel")
-        || HasStep(HfJson.Property(root, "decoder"), "decoders", "ByteLevel");
+        HfNormalizer? normalizer = HfNormalizer.Parse(HfJson.Property(root, "normalizer"), path, "normalizer");
+        HfPreTokenizer preTokenizer = HfPreTokenizer.Parse(HfJson.Property(root, "pre_tokenizer"), path, "pre_tokenizer");
+        JsonElement? decoderElement = HfJson.Property(root, "decoder");
+        HfDecoder decoder = HfDecoder.Parse(decoderElement, path, "decoder");
+        bool byteLevel = preTokenizer.IsByteLevel || HasStep(decoderElement, "decoders", "ByteLevel");
+
+        unsupportedReason = null;
+        return new HfTokenizerJson(
+            vocab, merges, added, normalizer, preTokenizer, decoder, byteLevel,
+            ignoreMerges: HfJson.Property(model, "ignore_merges") is { ValueKind: JsonValueKind.True },
+            byteFallback: HfJson.Property(model, "byte_fallback") is { ValueKind: JsonValueKind.True },
+            unknownToken: HfJson.OptionalString(model, "unk_token", path, "model.unk_token"),
+            fuseUnknown: HfJson.Property(model, "fuse_unk") is { ValueKind: JsonValueKind.True });
+    }
 
     private static bool HasStep(JsonElement? element, string listName, string type)
     {
@@ -91,118 +126,39 @@ internal sealed class HfTokenizerJson
             && list.EnumerateArray().Any(step => HasStep(step, listName, type));
     }
 
-    private static List<string>? ReadSplitPatterns(JsonElement? element, string path, string jsonPath, out string? unsupportedReason)
-    {
-        var patterns = new List<string>();
-        unsupportedReason = null;
-        if (element is not { ValueKind: JsonValueKind.Object } step)
-        {
-            patterns.Add(ByteLevelBpe.Gpt2Pattern);
-            return patterns;
-        }
-
-        string? type = HfJson.OptionalString(step, "type", path, jsonPath + ".type");
-        switch (type)
-        {
-            case "Sequence":
-                if (HfJson.Property(step, "pretokenizers") is not { ValueKind: JsonValueKind.Array } list)
-                {
-                    throw new TokenizerLoadException(path, $"field '{jsonPath}.pretokenizers' must be an array.");
-                }
-
-                int i = 0;
-                foreach (JsonElement inner in list.EnumerateArray())
-                {
-                    List<string>? innerPatterns = ReadSplitPatterns(inner, path, $"{jsonPath}.pretokenizers[{i++}]", out unsupportedReason);
-                    if (innerPatterns is null)
-                    {
-                        return null;
-                    }
-
-                    patterns.AddRange(innerPatterns);
-                }
-
-                return patterns;
-
-            case "ByteLevel":
-                if (HfJson.Property(step, "add_prefix_space") is { ValueKind: JsonValueKind.True })
-                {
-                    unsupportedReason = $"field '{jsonPath}.add_prefix_space' is true; only false is supported.";
-                    return null;
-                }
-
-                if (HfJson.Property(step, "use_regex") is not { ValueKind: JsonValueKind.False })
-                {
-                    patterns.Add(ByteLevelBpe.Gpt2Pattern);
-                }
-
-                return patterns;
-
-            case "Split":
-                string? behavior = HfJson.OptionalString(step, "behavior", path, jsonPath + ".behavior");
-                bool invert = HfJson.Property(step, "invert") is { ValueKind: JsonValueKind.True };
-                if (behavior != "Isolated" || invert
-                    || HfJson.Property(step, "pattern") is not JsonElement pattern
-                    || HfJson.OptionalString(pattern, "Regex", path, jsonPath + ".pattern.Regex") is not string regex)
-                {
-                    unsupportedReason = $"field '{jsonPath}': only a 'Split' with a 'Regex' pattern, behavior 'Isolated' and invert false is supported.";
-                    return null;
-                }
-
-                // The library keeps only the regex matches; HF also keeps the text between them. The patterns of
-                // real models (GPT-2, Llama-3, Qwen2) match every character, where the two agree.
-                patterns.Add(regex);
-                return patterns;
-
-            case "Digits":
-                bool individual = HfJson.Property(step, "individual_digits") is { ValueKind: JsonValueKind.True };
-                patterns.Add(individual ? @"\p{N}|[^\p{N}]+" : @"\p{N}+|[^\p{N}]+");
-                return patterns;
-
-            default:
-                unsupportedReason = $"field '{jsonPath}.type' is '{type}'; supported pre-tokenizers are ByteLevel, Split, Digits and Sequence.";
-                return null;
-        }
-    }
-
-    private static List<string> ReadMerges(JsonElement? element, string path)
+    private static List<(string, string)> ReadMerges(JsonElement? element, string path)
     {
         if (element is not { ValueKind: JsonValueKind.Array } merges)
         {
             throw new TokenizerLoadException(path, "field 'model.merges' is missing or not an array; expected \"a b\" strings or [\"a\", \"b\"] pairs.");
         }
 
-        var result = new List<string>(merges.GetArrayLength());
+        var result = new List<(string, string)>(merges.GetArrayLength());
         int i = 0;
         foreach (JsonElement merge in merges.EnumerateArray())
         {
-            string jsonPath = $"model.merges[{i++}]";
             if (merge.ValueKind == JsonValueKind.String)
             {
                 string text = merge.GetString()!;
-                if (text.Split(' ').Length != 2)
+                int space = text.IndexOf(' ', StringComparison.Ordinal);
+                if (space <= 0 || space == text.Length - 1 || text.IndexOf(' ', space + 1) >= 0)
                 {
-                    throw new TokenizerLoadException(path, $"field '{jsonPath}' is \"{text}\"; expected two tokens separated by one space.");
+                    throw new TokenizerLoadException(path, $"field 'model.merges[{i}]' is \"{text}\"; expected two tokens separated by one space.");
                 }
 
-                result.Add(text);
+                result.Add((text[..space], text[(space + 1)..]));
             }
             else if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2
                 && merge[0].ValueKind == JsonValueKind.String && merge[1].ValueKind == JsonValueKind.String)
             {
-                string left = merge[0].GetString()!;
-                string right = merge[1].GetString()!;
-                if (left.Contains(' ') || right.Contains(' '))
-                {
-                    throw new TokenizerLoadException(path, $"field '{jsonPath}' has a token containing a space, which byte-level BPE never produces.");
-                }
-
-                result.Add(left + " " + right);
+                result.Add((merge[0].GetString()!, merge[1].GetString()!));
             }
             else
             {
-                throw new TokenizerLoadException(path, $"field '{jsonPath}' must be a \"a b\" string or a [\"a\", \"b\"] pair.");
+                throw new TokenizerLoadException(path, $"field 'model.merges[{i}]' must be a \"a b\" string or a [\"a\", \"b\"] pair.");
             }
+
+            i++;
         }
 
         return result;
@@ -229,8 +185,9 @@ internal sealed class HfTokenizerJson
                 ?? throw new TokenizerLoadException(path, $"field '{jsonPath}.id' is missing.");
             string content = HfJson.OptionalString(token, "content", path, jsonPath + ".content")
                 ?? throw new TokenizerLoadException(path, $"field '{jsonPath}.content' is missing.");
-            bool special = HfJson.Property(token, "special") is { ValueKind: JsonValueKind.True };
-            result.Add(new AddedToken(content, HfJson.RequireInt(id, path, jsonPath + ".id"), special));
+            bool Flag(string name) => HfJson.Property(token, name) is { ValueKind: JsonValueKind.True };
+            result.Add(new AddedToken(content, HfJson.RequireInt(id, path, jsonPath + ".id"), Flag("special"),
+                Flag("lstrip"), Flag("rstrip"), Flag("normalized")));
         }
 
         return result;

@@ -27,9 +27,8 @@ public static class TokenizerLoader
 
     /// <summary>
     /// Loads the tokenizer of a Hugging Face model folder. It uses, in order of preference: <c>tokenizer.json</c>
-    /// (byte-level BPE; when it describes another model, e.g. LLaMA's SentencePiece-style BPE, and
-    /// <c>tokenizer.model</c> exists, that is used instead), then <c>vocab.json</c> + <c>merges.txt</c>, then
-    /// <c>tokenizer.model</c>.
+    /// (any BPE model; when it describes another model, e.g. Unigram, and <c>tokenizer.model</c> exists, that is
+    /// used instead), then <c>vocab.json</c> + <c>merges.txt</c>, then <c>tokenizer.model</c>.
     /// </summary>
     /// <param name="folder">The folder.</param>
     /// <returns>The tokenizer.</returns>
@@ -81,16 +80,17 @@ public static class TokenizerLoader
     }
 
     /// <summary>
-    /// Loads a byte-level BPE from a Hugging Face <c>tokenizer.json</c> (GPT-2, SmolLM, Qwen2 style), with the
-    /// special tokens of <c>added_tokens</c> and of the config files in the same folder.
+    /// Loads a BPE tokenizer from a Hugging Face <c>tokenizer.json</c>, byte-level (GPT-2, SmolLM, Llama 3, Qwen) or
+    /// SentencePiece-style (LLaMA 2, Mistral, TinyLlama), with the special tokens of <c>added_tokens</c> and of the
+    /// config files in the same folder. The file's normalizer, pre-tokenizer, model options (<c>ignore_merges</c>,
+    /// <c>byte_fallback</c>, <c>unk_token</c>, <c>fuse_unk</c>) and decoder are applied as Hugging Face applies them.
     /// </summary>
     /// <param name="tokenizerJsonPath">Path of <c>tokenizer.json</c>.</param>
     /// <returns>The tokenizer.</returns>
     /// <exception cref="TokenizerLoadException">
-    /// The file is missing or malformed, or <c>model.type</c> / <c>pre_tokenizer</c> describe something other than
-    /// byte-level BPE (for example <c>"Unigram"</c> or <c>"WordPiece"</c>).
+    /// The file is missing or malformed, <c>model.type</c> is not BPE (for example <c>"Unigram"</c> or
+    /// <c>"WordPiece"</c>), or a normalizer, pre-tokenizer or decoder step is not supported (the message names it).
     /// </exception>
-    /// <remarks>The <c>normalizer</c> (NFC for Qwen2) and <c>model.ignore_merges</c> are not applied.</remarks>
     public static AlmostTokenizer FromHuggingFaceJson(string tokenizerJsonPath)
     {
         RequireFile(tokenizerJsonPath, "a Hugging Face tokenizer.json");
@@ -118,14 +118,11 @@ public static class TokenizerLoader
             vocab = HfJson.ReadVocabulary(document.RootElement, vocabJsonPath, "$");
         }
 
-        List<string> merges = ReadMergesFile(mergesTxtPath);
+        List<(string, string)> merges = ReadMergesFile(mergesTxtPath);
         SpecialTokenConfig config = SpecialTokenConfig.Read(FolderOf(vocabJsonPath));
-        if (config.NamedTokens.Any() is false && config.AddedTokens.Count == 0 && vocab.ContainsKey(Gpt2EndOfText))
-        {
-            return Build(vocab, merges, [], config, TokenizerFormat.ByteLevelBpe, vocabJsonPath, Gpt2EndOfText, Gpt2EndOfText);
-        }
-
-        return Build(vocab, merges, [], config, TokenizerFormat.ByteLevelBpe, vocabJsonPath);
+        var pipeline = new Pipeline(null, HfPreTokenizer.Gpt2, HfDecoder.ByteLevel, ByteLevel: true, IgnoreMerges: false,
+            ByteFallback: false, UnknownToken: null, FuseUnknown: false);
+        return Build(vocab, merges, [], config, TokenizerFormat.ByteLevelBpe, vocabJsonPath, pipeline);
     }
 
     /// <summary>
@@ -231,77 +228,96 @@ public static class TokenizerLoader
         ArgumentNullException.ThrowIfNull(vocab);
         ArgumentNullException.ThrowIfNull(merges);
         var special = new Dictionary<string, int>(specialTokens ?? new Dictionary<string, int>(), StringComparer.Ordinal);
-        BpeTokenizer inner = ByteLevelBpe.Create(vocab, merges.Select(m => m.Left + " " + m.Right).ToList(), special, []);
+        var fullVocab = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
+        HfBpeModel model = CreateModel(fullVocab, merges.ToList(), byteLevel: true, ignoreMerges: false, byteFallback: false,
+            unknownToken: null, fuseUnknown: false, merge => new ArgumentException(merge, nameof(merges)));
+        var inner = new HfBpeTokenizer(model, null, HfPreTokenizer.Gpt2, HfDecoder.ByteLevel,
+            special.Select(t => new HfTokenizerJson.AddedToken(t.Key, t.Value, Special: true)).ToList());
         return new AlmostTokenizer(inner, special, bosToken, eosToken, padToken, null, TokenizerFormat.ByteLevelBpe);
     }
 
     private const string Gpt2EndOfText = "<|endoftext|>";
 
+    /// <summary>The parts of a BPE tokenizer around its vocabulary and merges.</summary>
+    private sealed record Pipeline(
+        HfNormalizer? Normalizer, HfPreTokenizer PreTokenizer, HfDecoder Decoder, bool ByteLevel, bool IgnoreMerges,
+        bool ByteFallback, string? UnknownToken, bool FuseUnknown);
+
     private static AlmostTokenizer Create(HfTokenizerJson parsed, string folder)
     {
         SpecialTokenConfig config = SpecialTokenConfig.Read(folder);
+        var pipeline = new Pipeline(parsed.Normalizer, parsed.PreTokenizer, parsed.Decoder, parsed.ByteLevel,
+            parsed.IgnoreMerges, parsed.ByteFallback, parsed.UnknownToken, parsed.FuseUnknown);
         return Build(parsed.Vocab, parsed.Merges, parsed.AddedTokens, config, TokenizerFormat.HuggingFaceJson,
-            Path.Combine(folder, TokenizerJsonFileName), splitPatterns: parsed.SplitPatterns);
+            Path.Combine(folder, TokenizerJsonFileName), pipeline);
     }
 
     private static AlmostTokenizer Build(
         Dictionary<string, int> vocab,
-        List<string> merges,
+        List<(string Left, string Right)> merges,
         List<HfTokenizerJson.AddedToken> addedTokens,
         SpecialTokenConfig config,
         TokenizerFormat format,
         string path,
-        string? defaultBos = null,
-        string? defaultEos = null,
-        List<string>? splitPatterns = null)
+        Pipeline pipeline)
     {
-        var special = new Dictionary<string, int>(StringComparer.Ordinal);
-        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        var matched = new Dictionary<string, HfTokenizerJson.AddedToken>(StringComparer.Ordinal);
         foreach (var token in addedTokens)
         {
-            (token.Special ? special : added)[token.Content] = token.Id;
+            matched[token.Content] = token;
         }
 
         foreach (var (content, (id, isSpecial)) in config.AddedTokens)
         {
-            if (!special.ContainsKey(content) && !added.ContainsKey(content))
-            {
-                (isSpecial ? special : added)[content] = id;
-            }
+            matched.TryAdd(content, new HfTokenizerJson.AddedToken(content, id, isSpecial));
         }
 
-        string? bos = config.Bos ?? defaultBos;
-        string? eos = config.Eos ?? defaultEos;
+        // GPT-2 ships no config naming its special tokens; transformers' GPT2Tokenizer makes <|endoftext|> BOS and EOS.
+        bool gpt2Defaults = !config.NamedTokens.Any() && config.AddedTokens.Count == 0
+            && (vocab.ContainsKey(Gpt2EndOfText) || matched.ContainsKey(Gpt2EndOfText));
+        string? bos = config.Bos ?? (gpt2Defaults ? Gpt2EndOfText : null);
+        string? eos = config.Eos ?? (gpt2Defaults ? Gpt2EndOfText : null);
         foreach (string? token in new[] { bos, eos, config.Pad, config.Unk }.Concat(config.AdditionalSpecialTokens))
         {
-            if (token is null || special.ContainsKey(token))
+            if (token is null || (matched.TryGetValue(token, out var existing) && existing.Special))
             {
                 continue;
             }
 
-            added.Remove(token);
-            special[token] = vocab.TryGetValue(token, out int id)
-                ? id
-                : throw new TokenizerLoadException(path, $"special token '{token}' from the config files is neither in the vocabulary nor an added token.");
+            int id = existing?.Id ?? (vocab.TryGetValue(token, out int inVocab)
+                ? inVocab
+                : throw new TokenizerLoadException(path, $"special token '{token}' from the config files is neither in the vocabulary nor an added token."));
+            matched[token] = (existing ?? new HfTokenizerJson.AddedToken(token, id, Special: true)) with { Special = true };
         }
 
-        var matched = new Dictionary<string, int>(added, StringComparer.Ordinal);
-        foreach (var (token, id) in special)
+        HfBpeModel model = CreateModel(vocab, merges, pipeline.ByteLevel, pipeline.IgnoreMerges, pipeline.ByteFallback,
+            pipeline.UnknownToken, pipeline.FuseUnknown, message => new TokenizerLoadException(path, message));
+        var inner = new HfBpeTokenizer(model, pipeline.Normalizer, pipeline.PreTokenizer, pipeline.Decoder, matched.Values);
+        var special = matched.Values.Where(t => t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+        var added = matched.Values.Where(t => !t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+        string? unk = config.Unk ?? (pipeline.UnknownToken is string u && vocab.ContainsKey(u) ? u : null);
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, format, added), path);
+    }
+
+    /// <summary>Resolves merges to ids; a part or result missing from the vocabulary is an error.</summary>
+    private static HfBpeModel CreateModel(
+        Dictionary<string, int> vocab, List<(string Left, string Right)> merges, bool byteLevel, bool ignoreMerges,
+        bool byteFallback, string? unknownToken, bool fuseUnknown, Func<string, Exception> error)
+    {
+        var resolved = new List<(int, int, int)>(merges.Count);
+        for (int i = 0; i < merges.Count; i++)
         {
-            matched[token] = id;
+            var (left, right) = merges[i];
+            if (!vocab.TryGetValue(left, out int l) || !vocab.TryGetValue(right, out int r) || !vocab.TryGetValue(left + right, out int m))
+            {
+                throw error($"merge {i} (\"{left} {right}\") has a part or a result that is not in the vocabulary.");
+            }
+
+            resolved.Add((l, r, m));
         }
 
-        BpeTokenizer inner;
-        try
-        {
-            inner = ByteLevelBpe.Create(vocab, merges, matched, splitPatterns ?? []);
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
-        {
-            throw new TokenizerLoadException(path, $"the vocabulary and merges do not form a valid BPE model: {e.Message}", e);
-        }
-
-        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, config.Unk, format, added), path);
+        int? unknownId = unknownToken is not null && vocab.TryGetValue(unknownToken, out int unk) ? unk : null;
+        return new HfBpeModel(vocab, resolved, byteLevel, ignoreMerges, byteFallback, unknownId, fuseUnknown);
     }
 
     private static AlmostTokenizer Wrap(Func<AlmostTokenizer> create, string path)
@@ -329,9 +345,9 @@ public static class TokenizerLoader
         }
     }
 
-    private static List<string> ReadMergesFile(string path)
+    private static List<(string, string)> ReadMergesFile(string path)
     {
-        var merges = new List<string>();
+        var merges = new List<(string, string)>();
         int lineNumber = 0;
         foreach (string line in File.ReadLines(path, Encoding.UTF8))
         {
@@ -347,7 +363,7 @@ public static class TokenizerLoader
                 throw new TokenizerLoadException(path, $"line {lineNumber} is \"{line}\"; expected two tokens separated by one space.");
             }
 
-            merges.Add(line);
+            merges.Add((parts[0], parts[1]));
         }
 
         return merges;

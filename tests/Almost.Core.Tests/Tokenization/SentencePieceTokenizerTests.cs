@@ -54,11 +54,11 @@ public sealed class SentencePieceTokenizerTests : IDisposable
     }
 
     [Fact]
-    public void Folder_with_a_llama_style_tokenizer_json_falls_back_to_tokenizer_model()
+    public void Folder_with_a_unigram_tokenizer_json_falls_back_to_tokenizer_model()
     {
         File.WriteAllBytes(Path.Combine(_folder, "tokenizer.model"), ModelProto(Bpe));
         File.WriteAllText(Path.Combine(_folder, "tokenizer.json"),
-            """{ "model": { "type": "BPE", "byte_fallback": true, "vocab": { "a": 0 }, "merges": [] }, "pre_tokenizer": { "type": "Metaspace" }, "decoder": { "type": "Sequence", "decoders": [ { "type": "ByteFallback" } ] } }""");
+            """{ "model": { "type": "Unigram", "vocab": [ ["a", 0.0] ] }, "pre_tokenizer": { "type": "Metaspace" } }""");
         File.WriteAllText(Path.Combine(_folder, "tokenizer_config.json"),
             """{ "bos_token": { "content": "<s>" }, "eos_token": "</s>", "pad_token": "<unk>" }""");
 

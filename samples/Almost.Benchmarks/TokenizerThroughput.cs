@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Almost.Tokenization;
+
+namespace Almost.Benchmarks;
+
+/// <summary>
+/// Load time and per-call encode speed of the real tokenizers the parity harness checks (GPT-2, Qwen3 and Mistral
+/// fixtures; Llama 3 when eng/tokenizer-parity has fetched it), on the parity corpus. Hugging Face's numbers for the
+/// same files come from <c>node eng/tokenizer-parity/parity.js bench</c>.
+///   dotnet run -c Release --project samples/Almost.Benchmarks -- --tokenizers
+/// </summary>
+internal static class TokenizerThroughput
+{
+    public static void Run(string repoRoot)
+    {
+        string fixtures = Path.Combine(repoRoot, "tests", "Almost.Core.Tests", "Fixtures", "tokenizers");
+        string[] corpus = File.ReadLines(Path.Combine(fixtures, "corpus.jsonl"))
+            .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("text").GetString()!)
+            .ToArray();
+        long chars = corpus.Sum(s => (long)s.Length);
+        var folders = new[] { "gpt2", "qwen3", "mistral" }.Select(name => (name, Path.Combine(fixtures, name)))
+            .Append(("llama3", Path.Combine(repoRoot, "eng", "tokenizer-parity", ".cache", "llama3")))
+            .Where(t => File.Exists(Path.Combine(t.Item2, "tokenizer.json")));
+
+        foreach (var (name, folder) in folders)
+        {
+            var loads = new List<double>();
+            AlmostTokenizer tokenizer = null!;
+            for (int i = 0; i < 5; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                tokenizer = AlmostTokenizer.FromFolder(folder);
+                loads.Add(watch.Elapsed.TotalMilliseconds);
+            }
+
+            foreach (string text in corpus.Take(200))
+            {
+                tokenizer.Encode(text);
+            }
+
+            long tokens = 0;
+            var encode = Stopwatch.StartNew();
+            foreach (string text in corpus)
+            {
+                tokens += tokenizer.Encode(text).Length;
+            }
+
+            double seconds = encode.Elapsed.TotalSeconds;
+            loads.Sort();
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["tokenizer"] = name,
+                ["first_load_ms"] = Math.Round(loads.Max(), 1),
+                ["load_ms_median"] = Math.Round(loads[2], 1),
+                ["strings"] = corpus.Length,
+                ["chars"] = chars,
+                ["tokens"] = tokens,
+                ["encode_per_call_chars_per_s"] = Math.Round(chars / seconds),
+                ["encode_per_call_us"] = Math.Round(seconds / corpus.Length * 1e6, 1),
+            }));
+        }
+
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"corpus: {corpus.Length} strings, {chars} chars"));
+    }
+}

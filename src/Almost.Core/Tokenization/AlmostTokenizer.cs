@@ -14,6 +14,8 @@ namespace Almost.Tokenization;
 /// </remarks>
 public sealed class AlmostTokenizer
 {
+    private readonly IReadOnlyDictionary<string, int> _innerVocab;
+    private readonly Func<int, string?> _innerIdToToken;
     private readonly Dictionary<string, int> _tokenToId;
     private readonly Dictionary<int, string> _idToToken;
     private readonly HashSet<int> _specialIds;
@@ -73,19 +75,43 @@ public sealed class AlmostTokenizer
             }
         }
 
-        _tokenToId = new Dictionary<string, int>(InnerVocabulary(inner) ?? new Dictionary<string, int>(), StringComparer.Ordinal);
+        // The inner vocabulary is looked up in place, not copied: Llama 3's and Qwen's have 128k-152k entries.
+        _innerVocab = InnerVocabulary(inner) ?? new Dictionary<string, int>();
+        _tokenToId = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (token, id) in special.Concat(addedTokens ?? new Dictionary<string, int>()))
         {
             _tokenToId[token] = id;
         }
 
-        _idToToken = new Dictionary<int, string>(_tokenToId.Count);
-        foreach (var (token, id) in _tokenToId)
+        _idToToken = new Dictionary<int, string>();
+        if (inner is HfBpeTokenizer hf)
         {
-            _idToToken.TryAdd(id, token);
+            _innerIdToToken = hf.IdToToken;
+            VocabSize = hf.MaxId + 1;
+        }
+        else
+        {
+            var byId = new Dictionary<int, string>(_innerVocab.Count);
+            foreach (var (token, id) in _innerVocab)
+            {
+                byId.TryAdd(id, token);
+            }
+
+            _innerIdToToken = id => byId.GetValueOrDefault(id);
+            VocabSize = byId.Count == 0 ? 0 : byId.Keys.Max() + 1;
         }
 
-        // Special tokens win when a vocabulary lists the same id twice.
+        foreach (var (token, id) in _tokenToId)
+        {
+            if (special.ContainsKey(token) || _innerIdToToken(id) is null)
+            {
+                // Special tokens win when a vocabulary lists the same id twice.
+                _idToToken.TryAdd(id, token);
+            }
+
+            VocabSize = Math.Max(VocabSize, id + 1);
+        }
+
         foreach (var (token, id) in special)
         {
             _idToToken[id] = token;
@@ -93,7 +119,6 @@ public sealed class AlmostTokenizer
 
         SpecialTokens = special;
         _specialIds = [.. special.Values];
-        VocabSize = _idToToken.Count == 0 ? 0 : _idToToken.Keys.Max() + 1;
 
         BosToken = bosToken;
         EosToken = eosToken;
@@ -222,7 +247,7 @@ public sealed class AlmostTokenizer
     public int? TokenToId(string token)
     {
         ArgumentNullException.ThrowIfNull(token);
-        if (_tokenToId.TryGetValue(token, out int id))
+        if (_tokenToId.TryGetValue(token, out int id) || _innerVocab.TryGetValue(token, out id))
         {
             return id;
         }
@@ -244,7 +269,7 @@ public sealed class AlmostTokenizer
     /// <returns>The token text, or null.</returns>
     public string? IdToToken(int id)
     {
-        if (_idToToken.TryGetValue(id, out string? token))
+        if (_idToToken.TryGetValue(id, out string? token) || (token = _innerIdToToken(id)) is not null)
         {
             return token;
         }

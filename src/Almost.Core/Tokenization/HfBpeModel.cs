@@ -25,6 +25,7 @@ internal sealed class HfBpeModel
     private readonly int[] _byteIds = new int[256];
     private readonly int[] _byteFallbackIds = new int[256];
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private int _cacheCount;
 
     [ThreadStatic]
     private static WordBuffers? t_buffers;
@@ -38,7 +39,7 @@ internal sealed class HfBpeModel
     /// <param name="fuseUnknown">Consecutive unknown code points make one unknown token.</param>
     public HfBpeModel(
         Dictionary<string, int> vocab,
-        IEnumerable<(int Left, int Right, int Merged)> merges,
+        IReadOnlyCollection<(int Left, int Right, int Merged)> merges,
         bool byteLevel,
         bool ignoreMerges,
         bool byteFallback,
@@ -47,7 +48,7 @@ internal sealed class HfBpeModel
     {
         _vocab = vocab;
         _vocabBySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
-        _merges = new Dictionary<long, long>(vocab.Count);
+        _merges = new Dictionary<long, long>(merges.Count);
         long rank = 0;
         foreach (var (left, right, merged) in merges)
         {
@@ -75,6 +76,25 @@ internal sealed class HfBpeModel
     }
 
     public bool ByteLevel { get; }
+
+    /// <summary>Merges (left, right) to ids; a part or result missing from the vocabulary is an error.</summary>
+    public static List<(int Left, int Right, int Merged)> ResolveMerges(
+        Dictionary<string, int> vocab, List<(string Left, string Right)> merges, Func<string, Exception> error)
+    {
+        var resolved = new List<(int, int, int)>(merges.Count);
+        for (int i = 0; i < merges.Count; i++)
+        {
+            var (left, right) = merges[i];
+            if (!vocab.TryGetValue(left, out int l) || !vocab.TryGetValue(right, out int r) || !vocab.TryGetValue(left + right, out int m))
+            {
+                throw error($"merge {i} (\"{left} {right}\") has a part or a result that is not in the vocabulary.");
+            }
+
+            resolved.Add((l, r, m));
+        }
+
+        return resolved;
+    }
 
     public bool IgnoreMerges { get; }
 
@@ -105,9 +125,11 @@ internal sealed class HfBpeModel
         }
 
         int[] result = ByteLevel ? EncodeBytes(piece) : EncodeCodePoints(piece);
-        if (_cache.Count >= CacheCapacity)
+        // ConcurrentDictionary.Count takes every lock; a counter keeps the miss path cheap.
+        if (Interlocked.Increment(ref _cacheCount) > CacheCapacity)
         {
             _cache.Clear();
+            Interlocked.Exchange(ref _cacheCount, 0);
         }
 
         _cache.TryAdd(piece, result);

@@ -56,6 +56,12 @@ internal sealed class HfBpeTokenizer : Tokenizer
     /// <summary>The model's vocabulary (token → id), without the added tokens.</summary>
     public IReadOnlyDictionary<string, int> Vocabulary => _model.Vocabulary;
 
+    /// <summary>The model's largest id (added tokens not counted).</summary>
+    public int MaxId => _model.MaxId;
+
+    /// <summary>The model's token of an id, or null.</summary>
+    public string? IdToToken(int id) => _model.IdToToken(id);
+
     /// <summary>The added tokens marked special (text → id).</summary>
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 

@@ -5,17 +5,21 @@ namespace Almost.Tokenization;
 /// <summary>Reads the JSON files of a Hugging Face tokenizer folder with errors that name the file and line.</summary>
 internal static class HfJson
 {
-    public static JsonDocument Parse(string path)
+    public static byte[] ReadBytes(string path)
     {
-        byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new TokenizerLoadException(path, $"cannot be read: {e.Message}", e);
         }
+    }
+
+    public static JsonDocument Parse(string path)
+    {
+        byte[] bytes = ReadBytes(path);
 
         try
         {
@@ -72,7 +76,9 @@ internal static class HfJson
         var result = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (JsonProperty entry in vocab.EnumerateObject())
         {
-            result[entry.Name] = RequireInt(entry.Value, path, $"{jsonPath}[\"{entry.Name}\"]");
+            result[entry.Name] = entry.Value.ValueKind == JsonValueKind.Number && entry.Value.TryGetInt32(out int id) && id >= 0
+                ? id
+                : RequireInt(entry.Value, path, $"{jsonPath}[\"{entry.Name}\"]");
         }
 
         return result;

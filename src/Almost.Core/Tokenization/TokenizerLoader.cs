@@ -118,7 +118,8 @@ public static class TokenizerLoader
             vocab = HfJson.ReadVocabulary(document.RootElement, vocabJsonPath, "$");
         }
 
-        List<(string, string)> merges = ReadMergesFile(mergesTxtPath);
+        List<(int, int, int)> merges = HfBpeModel.ResolveMerges(
+            vocab, ReadMergesFile(mergesTxtPath), message => new TokenizerLoadException(mergesTxtPath, message));
         SpecialTokenConfig config = SpecialTokenConfig.Read(FolderOf(vocabJsonPath));
         var pipeline = new Pipeline(null, HfPreTokenizer.Gpt2, HfDecoder.ByteLevel, ByteLevel: true, IgnoreMerges: false,
             ByteFallback: false, UnknownToken: null, FuseUnknown: false);
@@ -229,8 +230,8 @@ public static class TokenizerLoader
         ArgumentNullException.ThrowIfNull(merges);
         var special = new Dictionary<string, int>(specialTokens ?? new Dictionary<string, int>(), StringComparer.Ordinal);
         var fullVocab = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
-        HfBpeModel model = CreateModel(fullVocab, merges.ToList(), byteLevel: true, ignoreMerges: false, byteFallback: false,
-            unknownToken: null, fuseUnknown: false, merge => new ArgumentException(merge, nameof(merges)));
+        var resolved = HfBpeModel.ResolveMerges(fullVocab, merges.ToList(), message => new ArgumentException(message, nameof(merges)));
+        var model = new HfBpeModel(fullVocab, resolved, byteLevel: true, ignoreMerges: false, byteFallback: false, unknownId: null, fuseUnknown: false);
         var inner = new HfBpeTokenizer(model, null, HfPreTokenizer.Gpt2, HfDecoder.ByteLevel,
             special.Select(t => new HfTokenizerJson.AddedToken(t.Key, t.Value, Special: true)).ToList());
         return new AlmostTokenizer(inner, special, bosToken, eosToken, padToken, null, TokenizerFormat.ByteLevelBpe);
@@ -254,7 +255,7 @@ public static class TokenizerLoader
 
     private static AlmostTokenizer Build(
         Dictionary<string, int> vocab,
-        List<(string Left, string Right)> merges,
+        List<(int Left, int Right, int Merged)> merges,
         List<HfTokenizerJson.AddedToken> addedTokens,
         SpecialTokenConfig config,
         TokenizerFormat format,
@@ -290,34 +291,13 @@ public static class TokenizerLoader
             matched[token] = (existing ?? new HfTokenizerJson.AddedToken(token, id, Special: true)) with { Special = true };
         }
 
-        HfBpeModel model = CreateModel(vocab, merges, pipeline.ByteLevel, pipeline.IgnoreMerges, pipeline.ByteFallback,
-            pipeline.UnknownToken, pipeline.FuseUnknown, message => new TokenizerLoadException(path, message));
+        int? unknownId = pipeline.UnknownToken is string unknownToken && vocab.TryGetValue(unknownToken, out int unkId) ? unkId : null;
+        var model = new HfBpeModel(vocab, merges, pipeline.ByteLevel, pipeline.IgnoreMerges, pipeline.ByteFallback, unknownId, pipeline.FuseUnknown);
         var inner = new HfBpeTokenizer(model, pipeline.Normalizer, pipeline.PreTokenizer, pipeline.Decoder, matched.Values);
         var special = matched.Values.Where(t => t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         var added = matched.Values.Where(t => !t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         string? unk = config.Unk ?? (pipeline.UnknownToken is string u && vocab.ContainsKey(u) ? u : null);
         return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, format, added), path);
-    }
-
-    /// <summary>Resolves merges to ids; a part or result missing from the vocabulary is an error.</summary>
-    private static HfBpeModel CreateModel(
-        Dictionary<string, int> vocab, List<(string Left, string Right)> merges, bool byteLevel, bool ignoreMerges,
-        bool byteFallback, string? unknownToken, bool fuseUnknown, Func<string, Exception> error)
-    {
-        var resolved = new List<(int, int, int)>(merges.Count);
-        for (int i = 0; i < merges.Count; i++)
-        {
-            var (left, right) = merges[i];
-            if (!vocab.TryGetValue(left, out int l) || !vocab.TryGetValue(right, out int r) || !vocab.TryGetValue(left + right, out int m))
-            {
-                throw error($"merge {i} (\"{left} {right}\") has a part or a result that is not in the vocabulary.");
-            }
-
-            resolved.Add((l, r, m));
-        }
-
-        int? unknownId = unknownToken is not null && vocab.TryGetValue(unknownToken, out int unk) ? unk : null;
-        return new HfBpeModel(vocab, resolved, byteLevel, ignoreMerges, byteFallback, unknownId, fuseUnknown);
     }
 
     private static AlmostTokenizer Wrap(Func<AlmostTokenizer> create, string path)

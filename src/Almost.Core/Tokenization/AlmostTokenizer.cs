@@ -41,7 +41,14 @@ public sealed class AlmostTokenizer
     /// Tokens that are matched as a whole in text but are not special (Hugging Face <c>added_tokens</c> with
     /// <c>"special": false</c>); kept by <see cref="Decode"/> even when skipping special tokens. Null for none.
     /// </param>
-    /// <exception cref="ArgumentException">A BOS/EOS/PAD/UNK token is not in the vocabulary.</exception>
+    /// <param name="chatTemplate">
+    /// The model's chat format (see <see cref="ChatTemplate"/>), or null. Its <see cref="IChatTemplate.RequiredTokens"/>
+    /// must be special or added tokens.
+    /// </param>
+    /// <exception cref="ArgumentException">
+    /// A BOS/EOS/PAD/UNK token is not in the vocabulary, or a token the chat template needs is not a special or
+    /// added token.
+    /// </exception>
     public AlmostTokenizer(
         Tokenizer inner,
         IReadOnlyDictionary<string, int>? specialTokens = null,
@@ -50,7 +57,8 @@ public sealed class AlmostTokenizer
         string? padToken = null,
         string? unkToken = null,
         TokenizerFormat format = TokenizerFormat.Custom,
-        IReadOnlyDictionary<string, int>? addedTokens = null)
+        IReadOnlyDictionary<string, int>? addedTokens = null,
+        IChatTemplate? chatTemplate = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         Inner = inner;
@@ -128,6 +136,12 @@ public sealed class AlmostTokenizer
         EosTokenId = Resolve(eosToken, nameof(eosToken));
         PadTokenId = Resolve(padToken, nameof(padToken)) ?? EosTokenId;
         UnkTokenId = Resolve(unkToken, nameof(unkToken));
+        if (chatTemplate is not null)
+        {
+            RequireChatTemplateTokens(chatTemplate);
+        }
+
+        ChatTemplate = chatTemplate;
     }
 
     /// <summary>The underlying Microsoft.ML.Tokenizers tokenizer, for anything this adapter does not expose.</summary>
@@ -173,6 +187,34 @@ public sealed class AlmostTokenizer
 
     /// <summary>The id of <see cref="UnkToken"/>, or null.</summary>
     public int? UnkTokenId { get; }
+
+    /// <summary>
+    /// The model's chat format, read from <c>tokenizer_config.json</c>'s <c>chat_template</c> when it is one of the
+    /// families <see cref="ChatTemplateFamily"/> recognises (ChatML, Llama 3, <c>[INST]</c>, Zephyr); null when the
+    /// config has none or one of another family.
+    /// </summary>
+    public IChatTemplate? ChatTemplate { get; }
+
+    /// <summary>
+    /// Checks that every token a chat format writes (<see cref="IChatTemplate.RequiredTokens"/>) is a special or
+    /// added token here, so it encodes to its one id; a base model whose vocabulary lacks them would otherwise read
+    /// the markup as plain text and silently learn the wrong thing.
+    /// </summary>
+    /// <param name="template">The chat format.</param>
+    /// <exception cref="ArgumentException">Some required token is not a special or added token; the message names them.</exception>
+    public void RequireChatTemplateTokens(IChatTemplate template)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        string[] missing = template.RequiredTokens.Where(t => !_tokenToId.ContainsKey(t)).ToArray();
+        if (missing.Length > 0)
+        {
+            throw new ArgumentException(
+                $"The chat template {template.GetType().Name} writes {string.Join(", ", missing.Select(t => $"'{t}'"))}, which "
+                + (missing.Length == 1 ? "is not a special or added token" : "are not special or added tokens")
+                + " of this tokenizer; they would be encoded as plain text. Use a tokenizer that defines them or another template.",
+                nameof(template));
+        }
+    }
 
     /// <summary>Loads the tokenizer in a Hugging Face model folder; see <see cref="TokenizerLoader.FromFolder"/>.</summary>
     /// <param name="folder">The folder.</param>

@@ -170,7 +170,7 @@ public static class TokenizerLoader
         }
 
         SentencePieceTokenizer inner = CreateSentencePiece(bytes, matched, modelPath);
-        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added), modelPath);
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added, ChatTemplateOf(config, bos, eos)), modelPath);
     }
 
     /// <summary>
@@ -297,14 +297,22 @@ public static class TokenizerLoader
         var special = matched.Values.Where(t => t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         var added = matched.Values.Where(t => !t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         string? unk = config.Unk ?? (pipeline.UnknownToken is string u && vocab.ContainsKey(u) ? u : null);
-        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, format, added), path);
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, format, added, ChatTemplateOf(config, bos, eos)), path);
     }
+
+    private static IChatTemplate? ChatTemplateOf(SpecialTokenConfig config, string? bos, string? eos) =>
+        config.ChatTemplate is string jinja ? ChatTemplateFamily.Recognise(jinja, bos, eos) : null;
 
     private static AlmostTokenizer Wrap(Func<AlmostTokenizer> create, string path)
     {
         try
         {
             return create();
+        }
+        catch (ArgumentException e) when (e.ParamName == "template")
+        {
+            string config = Path.Combine(FolderOf(path), SpecialTokenConfig.ConfigFileName);
+            throw new TokenizerLoadException(config, $"field 'chat_template': {e.Message}", e);
         }
         catch (ArgumentException e)
         {

@@ -37,6 +37,10 @@ internal sealed class HfBpeModel
     /// <param name="byteFallback">Unknown code points become <c>&lt;0xXX&gt;</c> tokens.</param>
     /// <param name="unknownId">The unknown token's id, or null (unknown code points are dropped).</param>
     /// <param name="fuseUnknown">Consecutive unknown code points make one unknown token.</param>
+    /// <param name="ranks">
+    /// Each merge's rank, when merges may share one (SentencePiece: pieces of equal score, leftmost first); null
+    /// means the position in <paramref name="merges"/>.
+    /// </param>
     public HfBpeModel(
         Dictionary<string, int> vocab,
         IReadOnlyCollection<(int Left, int Right, int Merged)> merges,
@@ -44,16 +48,19 @@ internal sealed class HfBpeModel
         bool ignoreMerges,
         bool byteFallback,
         int? unknownId,
-        bool fuseUnknown)
+        bool fuseUnknown,
+        IReadOnlyList<int>? ranks = null)
     {
         _vocab = vocab;
         _vocabBySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         _merges = new Dictionary<long, long>(merges.Count);
-        long rank = 0;
+        long index = 0;
         foreach (var (left, right, merged) in merges)
         {
             // The first of duplicate merges wins, as in Hugging Face (later ones never apply).
-            _merges.TryAdd(Key(left, right), (rank++ << 32) | (uint)merged);
+            long rank = ranks is null ? index : ranks[(int)index];
+            _merges.TryAdd(Key(left, right), (rank << 32) | (uint)merged);
+            index++;
         }
 
         int maxId = vocab.Count == 0 ? -1 : vocab.Values.Max();

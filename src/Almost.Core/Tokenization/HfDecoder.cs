@@ -18,6 +18,15 @@ internal sealed class HfDecoder
     /// <summary>GPT-2's decoder: byte-level.</summary>
     public static HfDecoder ByteLevel { get; } = new([ByteLevelStep]);
 
+    /// <summary>A SentencePiece BPE model's decoder as Hugging Face's LLaMA converter writes it.</summary>
+    public static HfDecoder SentencePiece(bool stripLeadingSpace) => new(
+    [
+        tokens => tokens.ConvertAll(t => t.Replace('▁', ' ')),
+        ByteFallbackStep,
+        tokens => [string.Concat(tokens)],
+        tokens => stripLeadingSpace ? tokens.ConvertAll(t => Strip(t, " ", 1, 0)) : tokens,
+    ]);
+
     public static HfDecoder Parse(JsonElement? element, string path, string jsonPath)
     {
         if (element is not JsonElement value)

@@ -30,6 +30,29 @@ internal sealed class HfNormalizer : Normalizer
         return steps.Count == 0 ? null : new HfNormalizer(steps);
     }
 
+    /// <summary>
+    /// What a SentencePiece model with the identity normalizer does to the text between special tokens, as Hugging
+    /// Face's LLaMA converter writes it: optionally trim and collapse runs of spaces (<c>remove_extra_whitespaces</c>),
+    /// prepend <c>"▁"</c> (<c>add_dummy_prefix</c>) and write every space as <c>"▁"</c>.
+    /// </summary>
+    public static HfNormalizer SentencePiece(bool addDummyPrefix, bool removeExtraWhitespaces)
+    {
+        var steps = new List<Func<string, string>>();
+        if (removeExtraWhitespaces)
+        {
+            var runs = new Regex(" {2,}", RegexOptions.CultureInvariant);
+            steps.Add(s => runs.Replace(s.Trim(' '), " "));
+        }
+
+        if (addDummyPrefix)
+        {
+            steps.Add(s => s.Length == 0 ? s : "▁" + s);
+        }
+
+        steps.Add(s => s.Replace(' ', '▁'));
+        return new HfNormalizer(steps);
+    }
+
     public override string Normalize(string original)
     {
         string text = original;

@@ -169,8 +169,84 @@ public static class TokenizerLoader
             matched[token] = id;
         }
 
-        SentencePieceTokenizer inner = CreateSentencePiece(bytes, matched, modelPath);
+        Tokenizer inner = (Tokenizer?)SentencePieceBpe(bytes, special, added, modelPath) ?? CreateSentencePiece(bytes, matched, modelPath);
         return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added, ChatTemplateOf(config, bos, eos)), modelPath);
+    }
+
+    /// <summary>
+    /// A SentencePiece BPE model with the identity normalizer (LLaMA, Mistral, TinyLlama) runs on the same BPE as
+    /// <c>tokenizer.json</c>, converted as Hugging Face's LLaMA converter does it: every split of a piece into two
+    /// pieces is a merge, ranked by the piece's score, and equal scores merge leftmost first (SentencePiece's rule,
+    /// which the library's SentencePiece BPE does not follow). Other models (Unigram, NFKC charsmaps) return null
+    /// and stay on the library's <see cref="SentencePieceTokenizer"/>.
+    /// </summary>
+    private static HfBpeTokenizer? SentencePieceBpe(byte[] bytes, Dictionary<string, int> special, Dictionary<string, int> added, string path)
+    {
+        SentencePieceModelProto proto;
+        try
+        {
+            proto = SentencePieceModelProto.Parse(bytes);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        if (proto.ModelType != SentencePieceModelProto.BpeModel || !proto.EscapeWhitespaces
+            || (proto.HasCharsMap && proto.NormalizerName != "identity"))
+        {
+            return null;
+        }
+
+        var vocab = new Dictionary<string, int>(proto.Pieces.Count, StringComparer.Ordinal);
+        for (int id = 0; id < proto.Pieces.Count; id++)
+        {
+            vocab.TryAdd(proto.Pieces[id].Piece, id);
+        }
+
+        // Dense ranks: pieces of equal score share a rank, so the leftmost of their pairs merges first.
+        float[] scores = proto.Pieces.Where(p => p.Type == SentencePieceModelProto.Normal).Select(p => p.Score).Distinct().OrderDescending().ToArray();
+        var rankOfScore = new Dictionary<float, int>(scores.Length);
+        for (int i = 0; i < scores.Length; i++)
+        {
+            rankOfScore[scores[i]] = i;
+        }
+
+        var merges = new List<(int, int, int)>();
+        var ranks = new List<int>();
+        var bySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        foreach (var (piece, score, type) in proto.Pieces)
+        {
+            if (type != SentencePieceModelProto.Normal || piece.Length < 2)
+            {
+                continue;
+            }
+
+            for (int split = 1; split < piece.Length; split++)
+            {
+                if (char.IsLowSurrogate(piece[split]))
+                {
+                    continue;
+                }
+
+                if (bySpan.TryGetValue(piece.AsSpan(0, split), out int left) && bySpan.TryGetValue(piece.AsSpan(split), out int right))
+                {
+                    merges.Add((left, right, vocab[piece]));
+                    ranks.Add(rankOfScore[score]);
+                }
+            }
+        }
+
+        int? unknown = proto.Pieces.FindIndex(p => p.Type == SentencePieceModelProto.Unknown) is int u and >= 0 ? u : null;
+        var model = new HfBpeModel(vocab, merges, byteLevel: false, ignoreMerges: false, proto.ByteFallback, unknown, fuseUnknown: true, ranks);
+        var matched = special.Select(t => new HfTokenizerJson.AddedToken(t.Key, t.Value, Special: true))
+            .Concat(added.Select(t => new HfTokenizerJson.AddedToken(t.Key, t.Value, Special: false)))
+            .Concat(proto.Pieces.Select((p, id) => (p, id))
+                .Where(x => x.p.Type == SentencePieceModelProto.UserDefined && !special.ContainsKey(x.p.Piece) && !added.ContainsKey(x.p.Piece))
+                .Select(x => new HfTokenizerJson.AddedToken(x.p.Piece, x.id, Special: false)))
+            .ToList();
+        return new HfBpeTokenizer(model, HfNormalizer.SentencePiece(proto.AddDummyPrefix, proto.RemoveExtraWhitespaces),
+            HfPreTokenizer.Parse(null, path, "pre_tokenizer"), HfDecoder.SentencePiece(proto.AddDummyPrefix), matched);
     }
 
     /// <summary>

@@ -60,15 +60,9 @@ internal sealed class HfDecoder
         switch (type)
         {
             case "Sequence":
-                if (HfJson.Property(step, "decoders") is not { ValueKind: JsonValueKind.Array } list)
+                foreach (var (inner, innerPath) in HfJson.SequenceItems(step, "decoders", path, jsonPath))
                 {
-                    throw new TokenizerLoadException(path, $"field '{jsonPath}.decoders' must be an array.");
-                }
-
-                int i = 0;
-                foreach (JsonElement inner in list.EnumerateArray())
-                {
-                    AddSteps(inner, path, $"{jsonPath}.decoders[{i++}]", steps);
+                    AddSteps(inner, path, innerPath, steps);
                 }
 
                 break;

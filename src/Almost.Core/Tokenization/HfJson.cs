@@ -37,6 +37,21 @@ internal static class HfJson
             ? value
             : null;
 
+    /// <summary>The items of the array field <paramref name="listName"/> of a <c>Sequence</c> step, with their JSON paths.</summary>
+    public static IEnumerable<(JsonElement Item, string JsonPath)> SequenceItems(JsonElement step, string listName, string path, string jsonPath)
+    {
+        if (Property(step, listName) is not { ValueKind: JsonValueKind.Array } list)
+        {
+            throw new TokenizerLoadException(path, $"field '{jsonPath}.{listName}' must be an array.");
+        }
+
+        int i = 0;
+        foreach (JsonElement item in list.EnumerateArray())
+        {
+            yield return (item, $"{jsonPath}.{listName}[{i++}]");
+        }
+    }
+
     public static JsonElement RequireObject(JsonElement? element, string path, string jsonPath)
     {
         if (element is not { ValueKind: JsonValueKind.Object } value)

@@ -73,15 +73,9 @@ internal sealed class HfNormalizer : Normalizer
         switch (type)
         {
             case "Sequence":
-                if (HfJson.Property(step, "normalizers") is not { ValueKind: JsonValueKind.Array } list)
+                foreach (var (inner, innerPath) in HfJson.SequenceItems(step, "normalizers", path, jsonPath))
                 {
-                    throw new TokenizerLoadException(path, $"field '{jsonPath}.normalizers' must be an array.");
-                }
-
-                int i = 0;
-                foreach (JsonElement inner in list.EnumerateArray())
-                {
-                    AddSteps(inner, path, $"{jsonPath}.normalizers[{i++}]", steps);
+                    AddSteps(inner, path, innerPath, steps);
                 }
 
                 break;

@@ -80,15 +80,9 @@ internal sealed class HfPreTokenizer
         switch (type)
         {
             case "Sequence":
-                if (HfJson.Property(step, "pretokenizers") is not { ValueKind: JsonValueKind.Array } list)
+                foreach (var (inner, innerPath) in HfJson.SequenceItems(step, "pretokenizers", path, jsonPath))
                 {
-                    throw new TokenizerLoadException(path, $"field '{jsonPath}.pretokenizers' must be an array.");
-                }
-
-                int i = 0;
-                foreach (JsonElement inner in list.EnumerateArray())
-                {
-                    AddSteps(inner, path, $"{jsonPath}.pretokenizers[{i++}]", steps, ref byteLevel);
+                    AddSteps(inner, path, innerPath, steps, ref byteLevel);
                 }
 
                 return;

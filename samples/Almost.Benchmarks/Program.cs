@@ -1,11 +1,18 @@
 // Almost benchmarks: one run measures the machine and the SDK, prints one JSON line, and writes docs/performance.md.
 //   dotnet run -c Release --project samples/Almost.Benchmarks [-- --quick] [--threads N] [--out docs/performance.md]
+//   ... -- --tokenizers   (tokenizer load and encode speed only; see TokenizerThroughput)
 using System.Globalization;
 using System.Text.Json;
 using Almost.Benchmarks;
 using Almost.Devices;
 using Almost.Models.Llama;
 using TorchSharp;
+
+if (args.Contains("--tokenizers"))
+{
+    TokenizerThroughput.Run(FindRepoRoot());
+    return;
+}
 
 var quick = args.Contains("--quick");
 var outIndex = Array.IndexOf(args, "--out");

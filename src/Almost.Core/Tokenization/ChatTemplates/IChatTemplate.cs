@@ -1,4 +1,5 @@
 using Almost.Data;
+
 namespace Almost.Tokenization;
 
 /// <summary>

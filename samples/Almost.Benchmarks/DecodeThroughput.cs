@@ -11,12 +11,13 @@ namespace Almost.Benchmarks;
 /// Decode tokens/s of the ~10M model, 128 new tokens, greedy: <see cref="LocalGenerator"/> (KV cache) against a
 /// baseline that recomputes the whole prefix every step, at batch 1 and batch 32.
 /// </summary>
+/// <remarks>Keys are <c>{prefix}_cache_b{batch}_tokens_per_s</c> and <c>{prefix}_recompute_b{batch}_tokens_per_s</c>.</remarks>
 internal static class DecodeThroughput
 {
     private const int NewTokens = 128;
     private const int PromptLength = 16;
 
-    public static IEnumerable<(string Key, object Value)> Run(LlamaForCausalLM model, bool quick)
+    public static IEnumerable<(string Key, object Value)> Run(LlamaForCausalLM model, bool quick, string prefix = "decode", bool withRecompute = true)
     {
         model.eval();
         // The model's vocabulary (4096) is a prefix of GPT-2's, so GPT-2's tokenizer can decode whatever it produces.
@@ -36,11 +37,17 @@ internal static class DecodeThroughput
             var output = generator.Generate(prompts, options);
             var cached = output.Sum(o => o[0].TokenIds.Count) / watch.Elapsed.TotalSeconds;
 
+            results.Add(($"{prefix}_cache_b{batch}_tokens_per_s", Math.Round(cached, 1)));
+            if (!withRecompute)
+            {
+                Console.Error.WriteLine($"{prefix} batch {batch}: cache {cached:F0} tok/s");
+                continue;
+            }
+
             var recomputeSteps = quick ? 16 : (batch == 1 ? NewTokens : 32);
             var recompute = RecomputeTokensPerSecond(model, prompts, recomputeSteps);
-            Console.Error.WriteLine($"decode batch {batch}: cache {cached:F0} tok/s, recompute {recompute:F0} tok/s ({recomputeSteps} steps)");
-            results.Add(($"decode_cache_b{batch}_tokens_per_s", Math.Round(cached, 1)));
-            results.Add(($"decode_recompute_b{batch}_tokens_per_s", Math.Round(recompute, 1)));
+            Console.Error.WriteLine($"{prefix} batch {batch}: cache {cached:F0} tok/s, recompute {recompute:F0} tok/s ({recomputeSteps} steps)");
+            results.Add(($"{prefix}_recompute_b{batch}_tokens_per_s", Math.Round(recompute, 1)));
         }
 
         return results;

@@ -1,3 +1,4 @@
+using Almost.Data;
 using System.Text.Json;
 using Almost.Generation;
 using Almost.Tokenization;

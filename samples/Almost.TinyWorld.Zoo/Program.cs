@@ -17,9 +17,9 @@ using Almost.Generation;
 using Almost.Models.Llama;
 using Almost.TinyWorld;
 using Almost.Rlhf.CausalLm;
+using Almost.Rlhf.Training;
 using Almost.TinyWorld.Zoo;
 using Almost.Tokenization;
-using Almost.Training;
 using static TorchSharp.torch;
 
 const string DefaultZoo = "samples/Almost.TinyWorld/zoo";

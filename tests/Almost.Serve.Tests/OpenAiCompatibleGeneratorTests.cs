@@ -1,3 +1,4 @@
+using Almost.Data;
 using Almost.Generation;
 using Almost.Generation.OpenAi;
 using Almost.Tokenization;

@@ -10,19 +10,9 @@ namespace Almost.Data;
 public sealed record ConversationRecord
 {
     /// <summary>The turns of the dialogue, in order.</summary>
-    public required IReadOnlyList<ConversationMessage> Messages { get; init; }
+    public required IReadOnlyList<ChatMessage> Messages { get; init; }
 
     /// <summary>Unknown fields of the JSON line, preserved on a read/write round trip; null when there are none.</summary>
-    [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Extra { get; init; }
-}
-
-/// <summary>One turn of a <see cref="ConversationRecord"/>: <c>{"role": ..., "content": ...}</c>.</summary>
-/// <param name="Role">Who speaks: <c>system</c>, <c>user</c> or <c>assistant</c> by convention.</param>
-/// <param name="Content">What is said.</param>
-public sealed record ConversationMessage(string Role, string Content)
-{
-    /// <summary>Unknown fields of the turn, preserved on a round trip; null when there are none.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; init; }
 }

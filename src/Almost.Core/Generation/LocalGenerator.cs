@@ -51,7 +51,7 @@ public sealed class LocalGenerator : ITextGenerator
         }
 
         _eosIds = [.. eos];
-        _padId = tokenizer.PadTokenId ?? model.Config.PadTokenId ?? (_eosIds.Length > 0 ? _eosIds[0] : 0);
+        _padId = model.Config.ResolvePadTokenId(tokenizer.PadTokenId);
     }
 
     /// <summary>The model being sampled.</summary>

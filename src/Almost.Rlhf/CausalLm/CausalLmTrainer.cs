@@ -1,7 +1,6 @@
 using Almost.Checkpoints;
 using Almost.Models.Llama;
 using Almost.Rlhf.Training;
-using Almost.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using static TorchSharp.torch;
@@ -12,7 +11,7 @@ namespace Almost.Rlhf.CausalLm;
 /// Trains a <see cref="LlamaForCausalLM"/> on next-token prediction: pretraining on packed blocks
 /// (<see cref="CausalLmDataset.Pack"/>) or supervised fine-tuning with loss on masked-in tokens only. Loss: mean token
 /// cross-entropy in fp32 over the targets of each optimizer step (<see cref="CausalLmLoss"/>). Checkpoints, exact
-/// resume, metrics and progress come from <see cref="TrainingLoop{TBatch}"/>.
+/// resume, metrics and progress come from <see cref="SupervisedTrainingLoop{TBatch}"/>.
 /// </summary>
 /// <example>
 /// <code>
@@ -23,7 +22,7 @@ namespace Almost.Rlhf.CausalLm;
 /// </example>
 public sealed class CausalLmTrainer : ITrainer
 {
-    private readonly TrainingLoop<CausalLmBatch> _loop;
+    private readonly SupervisedTrainingLoop<CausalLmBatch> _loop;
 
     /// <summary>Checks the data against the model and prepares the run; training starts with <see cref="TrainAsync"/>.</summary>
     /// <param name="model">The model to train, in place (fp32 weights recommended for training on CPU).</param>
@@ -52,14 +51,14 @@ public sealed class CausalLmTrainer : ITrainer
             CheckDataset(model.Config, evalDataset, "evaluation", nameof(evalDataset));
         }
 
-        var padId = options.PadTokenId ?? model.Config.PadTokenId ?? (model.Config.EosTokenIds.Count > 0 ? model.Config.EosTokenIds[0] : 0);
+        var padId = model.Config.ResolvePadTokenId(options.PadTokenId);
         if (padId >= model.Config.VocabSize)
         {
             throw new ArgumentException($"Pad token id {padId} is outside the model's vocabulary of {model.Config.VocabSize}.", nameof(options));
         }
 
         Options = options;
-        _loop = new TrainingLoop<CausalLmBatch>(
+        _loop = new SupervisedTrainingLoop<CausalLmBatch>(
             new Objective(model, trainDataset, evalDataset, padId, options.PerDeviceBatchSize),
             options,
             (ILogger?)logger ?? NullLogger<CausalLmTrainer>.Instance);
@@ -133,9 +132,9 @@ public sealed class CausalLmTrainer : ITrainer
             return CausalLmBatch.Collate(examples, padId, model.Device);
         }
 
-        public Tensor ComputeLossSum(CausalLmBatch batch) => CausalLmLoss.Sum(model, batch);
+        public ObjectiveOutput ComputeLoss(CausalLmBatch batch) => new(CausalLmLoss.Sum(model, batch));
 
-        public double Evaluate(CancellationToken cancellationToken)
+        public IReadOnlyDictionary<string, double> Evaluate(CancellationToken cancellationToken)
         {
             var data = eval!;
             using var total = zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: model.Device);
@@ -150,14 +149,11 @@ public sealed class CausalLmTrainer : ITrainer
                 units += batch.LossUnits;
             }
 
-            return units == 0 ? double.NaN : total.item<float>() / (double)units;
+            return new Dictionary<string, double> { ["loss"] = units == 0 ? double.NaN : total.item<float>() / (double)units };
         }
 
         public void SaveModel(string folder) => model.SavePretrained(folder);
 
-        public void LoadModel(string folder) => HfCheckpoint.LoadInto(model, folder, new CheckpointLoadOptions
-        {
-            IgnoreUnexpected = name => model.Config.TieWordEmbeddings && name == "lm_head.weight",
-        });
+        public void LoadModel(string folder) => model.LoadWeights(folder);
     }
 }

@@ -1,3 +1,4 @@
+using Almost.Data;
 using Almost.Tokenization;
 using FluentAssertions;
 using Xunit;

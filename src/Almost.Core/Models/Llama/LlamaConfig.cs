@@ -94,6 +94,16 @@ public sealed record LlamaConfig
     /// <summary>The primary end-of-sequence id (the first of <see cref="EosTokenIds"/>), if any.</summary>
     public int? EosTokenId => EosTokenIds.Count > 0 ? EosTokenIds[0] : null;
 
+    /// <summary>
+    /// The id to pad batches with, by the one rule every part of the SDK uses: <paramref name="preferred"/> (an option or
+    /// the tokenizer's pad token) when given, else <see cref="PadTokenId"/>, else the first end-of-sequence id, else 0.
+    /// Padding is always masked out of attention, loss and scores, so any id in the vocabulary is correct; the rule
+    /// only keeps the choice the same everywhere.
+    /// </summary>
+    /// <param name="preferred">An explicit choice (an option, or the tokenizer's pad id); null to fall back.</param>
+    /// <returns>The pad id.</returns>
+    public int ResolvePadTokenId(int? preferred = null) => preferred ?? PadTokenId ?? EosTokenId ?? 0;
+
     /// <summary>Number of parameters of a model with this configuration (tied embeddings counted once).</summary>
     public long ParameterCount
     {

@@ -91,12 +91,7 @@ public sealed class LlamaForCausalLM : nn.Module
         var lm = CreateUninitialized(config, device, dtype);
         try
         {
-            HfCheckpoint.LoadInto(lm, folder, new CheckpointLoadOptions
-            {
-                // Tied checkpoints may or may not carry a copy of the embedding as lm_head; older ones carry rotary buffers.
-                IgnoreUnexpected = name => (config.TieWordEmbeddings && name == "lm_head.weight")
-                                           || name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal),
-            });
+            lm.LoadWeights(folder);
         }
         catch
         {
@@ -123,6 +118,32 @@ public sealed class LlamaForCausalLM : nn.Module
         HfCheckpoint.Save(this, folder, new CheckpointSaveOptions { DType = saved, MaxShardBytes = maxShardBytes });
         Config.Save(folder, ComputeDevice.DTypeName(saved));
     }
+
+    /// <summary>
+    /// Loads the weights of a Hugging Face checkpoint folder into this model (shapes must match; stored dtypes are
+    /// converted to the model's). Tied checkpoints may or may not carry a copy of the embedding as <c>lm_head.weight</c>,
+    /// and older ones carry rotary <c>inv_freq</c> buffers: both are ignored, by the one rule shared with every
+    /// model here that loads a causal-LM checkpoint.
+    /// </summary>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <exception cref="CheckpointException">Missing, unexpected or wrong-shape tensors.</exception>
+    public void LoadWeights(string folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        HfCheckpoint.LoadInto(this, folder, CausalLmLoadOptions(Config));
+    }
+
+    /// <summary>
+    /// The load options for a causal-LM checkpoint of <paramref name="config"/>: a tied model ignores a stored
+    /// <c>lm_head.weight</c>; everyone ignores rotary <c>inv_freq</c> buffers; <paramref name="alsoIgnore"/> adds names
+    /// (e.g. a reward model initialised from a causal LM ignores the whole <c>lm_head</c>).
+    /// </summary>
+    internal static CheckpointLoadOptions CausalLmLoadOptions(LlamaConfig config, Func<string, bool>? alsoIgnore = null) => new()
+    {
+        IgnoreUnexpected = name => (config.TieWordEmbeddings && name == "lm_head.weight")
+                                   || name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)
+                                   || (alsoIgnore?.Invoke(name) ?? false),
+    };
 
     private void MoveTo(Device device, ScalarType dtype)
     {

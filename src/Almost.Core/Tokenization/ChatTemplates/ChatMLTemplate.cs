@@ -1,3 +1,4 @@
+using Almost.Data;
 using System.Text;
 
 namespace Almost.Tokenization;

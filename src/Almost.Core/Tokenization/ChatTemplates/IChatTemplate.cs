@@ -1,3 +1,4 @@
+using Almost.Data;
 namespace Almost.Tokenization;
 
 /// <summary>

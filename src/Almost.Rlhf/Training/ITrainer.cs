@@ -1,4 +1,4 @@
-namespace Almost.Training;
+namespace Almost.Rlhf.Training;
 
 /// <summary>
 /// A model trainer: trains from its options (given at construction), reports progress, writes checkpoints and resumes

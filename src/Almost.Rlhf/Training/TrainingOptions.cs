@@ -1,4 +1,4 @@
-namespace Almost.Training;
+namespace Almost.Rlhf.Training;
 
 /// <summary>
 /// Options every trainer shares (the Hugging Face <c>TrainingArguments</c> subset that matters here). Each trainer has
@@ -127,6 +127,14 @@ public record TrainingOptions
     /// resume from there. Default true: cancelling should not lose work.
     /// </summary>
     public bool SaveCheckpointOnCancel { get; init; } = true;
+
+    /// <summary>
+    /// Resume even when a recorded setting differs from this run's (learning rate, schedule, warm-up, betas, ε, weight
+    /// decay, clipping, batch shape, seed, data size). Default false: a resumed run is meant to continue the same run
+    /// exactly, and a silently changed hyperparameter makes the result neither the old run nor a new one. Set it to
+    /// continue on purpose with new settings (the log names each change).
+    /// </summary>
+    public bool AllowChangedSettingsOnResume { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option that is out of range.</summary>
     public virtual void Validate()

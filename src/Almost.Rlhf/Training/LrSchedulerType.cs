@@ -1,4 +1,4 @@
-namespace Almost.Training;
+namespace Almost.Rlhf.Training;
 
 /// <summary>The shape of the learning rate after warm-up.</summary>
 public enum LrSchedulerType

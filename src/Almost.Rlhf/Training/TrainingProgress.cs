@@ -1,4 +1,4 @@
-namespace Almost.Training;
+namespace Almost.Rlhf.Training;
 
 /// <summary>One progress report of a training run, sent at each logging step and after each evaluation.</summary>
 /// <param name="Step">Optimizer steps done so far (1-based after the first step).</param>
@@ -8,7 +8,7 @@ namespace Almost.Training;
 /// <param name="LearningRate">Learning rate of the last optimizer step.</param>
 /// <param name="GradNorm">Global L2 norm of the gradients of the last optimizer step, before clipping.</param>
 /// <param name="TokensPerSecond">Real (non-padding) input tokens processed per second since the previous report.</param>
-/// <param name="EvalLoss">Evaluation loss, when an evaluation ran at this step; otherwise null.</param>
+/// <param name="EvalLoss">Evaluation loss, when an evaluation ran at this step and reported one; otherwise null.</param>
 public sealed record TrainingProgress(
     long Step,
     long TotalSteps,
@@ -17,4 +17,14 @@ public sealed record TrainingProgress(
     double LearningRate,
     double GradNorm,
     double TokensPerSecond,
-    double? EvalLoss = null);
+    double? EvalLoss = null)
+{
+    /// <summary>
+    /// The objective's training metrics (reward accuracy, margins, KL, ...), each averaged over the interval since the
+    /// previous report; empty when the objective reports none.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Every evaluation metric, when an evaluation ran at this step; otherwise null.</summary>
+    public IReadOnlyDictionary<string, double>? EvalMetrics { get; init; }
+}

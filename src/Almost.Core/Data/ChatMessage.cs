@@ -1,10 +1,21 @@
-namespace Almost.Tokenization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
-/// <summary>One turn of a conversation, in the Hugging Face TRL <c>messages</c> convention.</summary>
+namespace Almost.Data;
+
+/// <summary>
+/// One turn of a conversation, in the Hugging Face TRL <c>messages</c> convention: <c>{"role": ..., "content": ...}</c>.
+/// The one message record of the SDK: chat templates format it, <see cref="ConversationRecord"/> stores it, generators
+/// and self-play produce it.
+/// </summary>
 /// <param name="Role">Who speaks: <see cref="ChatRoles.System"/>, <see cref="ChatRoles.User"/> or <see cref="ChatRoles.Assistant"/>.</param>
 /// <param name="Content">What is said, without any template markup.</param>
 public sealed record ChatMessage(string Role, string Content)
 {
+    /// <summary>Unknown fields of the turn (read from JSONL), preserved on a round trip; null when there are none.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; init; }
+
     /// <summary>A system message (instructions or a preamble that precedes the conversation).</summary>
     /// <param name="content">The message text.</param>
     /// <returns>The message.</returns>

@@ -121,8 +121,8 @@ var report = new Dictionary<string, object>
 };
 foreach (var (name, set) in new[] { ("held_out_synthetic", heldOutSynthetic), ("oracle_across_configurations", acrossConfigurations), ("oracle_within_prompt", withinPrompt) })
 {
-    var accuracy = (await PreferenceAccuracy.EvaluateAsync(scorer, set, cancellationToken: cancellation.Token)).Overall;
-    var (low, high) = (accuracy.Interval.Lower, accuracy.Interval.Upper);
+    var accuracy = (await PairwiseEvaluation.EvaluateAsync(scorer, set, cancellationToken: cancellation.Token)).Overall;
+    var (_, low, high) = accuracy.Confidence95;
     report[name] = new { pairs = accuracy.Pairs, accuracy = Math.Round(accuracy.Accuracy, 4), ci95 = new[] { Math.Round(low, 4), Math.Round(high, 4) } };
     Log($"{name}: {Percent(accuracy.Accuracy)} of {accuracy.Pairs} pairs (95 % CI {Percent(low)}–{Percent(high)})");
 }

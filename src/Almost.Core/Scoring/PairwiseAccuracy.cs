@@ -18,10 +18,10 @@ public sealed record PairwiseAccuracy(int Pairs, int Correct, int Ties, double M
     public double Accuracy => Pairs == 0 ? double.NaN : (double)Correct / Pairs;
 
     /// <summary>
-    /// <see cref="Accuracy"/> with its 95 % Wilson score interval (what the true accuracy may be, given this many
-    /// pairs): about ±6.5 points at 221 pairs (Static HHH) around 50 %.
+    /// The 95 % Wilson score interval of <see cref="Accuracy"/> (what the true accuracy may be, given this many pairs):
+    /// ±6 points at 221 pairs (Static HHH) around 50 %.
     /// </summary>
-    public WilsonInterval Interval => WilsonInterval.Of(Correct, Pairs);
+    public WilsonInterval Confidence95 => WilsonInterval.Of(Correct, Pairs);
 
     /// <summary>Computes the figures from paired scores.</summary>
     /// <param name="chosen">Score of each pair's chosen response.</param>

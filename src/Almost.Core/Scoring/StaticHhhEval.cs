@@ -64,12 +64,12 @@ public static class StaticHhhEval
     /// <param name="rewardModel">The scorer.</param>
     /// <param name="path">The <c>hhh_eval.json</c> file.</param>
     /// <param name="cancellationToken">Stops the scoring between batches.</param>
-    /// <returns>The accuracy; <see cref="PreferenceAccuracyResult.ByCategory"/> has the four categories.</returns>
-    public static Task<PreferenceAccuracyResult> EvaluateAsync(IRewardModel rewardModel, string path, CancellationToken cancellationToken = default)
+    /// <returns>The accuracy; <see cref="PairwiseEvaluationResult.ByCategory"/> has the four categories.</returns>
+    public static Task<PairwiseEvaluationResult> EvaluateAsync(IRewardModel rewardModel, string path, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rewardModel);
         var pairs = Load(path);
-        return PreferenceAccuracy.EvaluateAsync(
+        return PairwiseEvaluation.EvaluateAsync(
             rewardModel, pairs.Select(p => p.ToPreferenceRecord()).ToArray(), pairs.Select(p => p.Category).ToArray(), cancellationToken);
     }
 

@@ -102,7 +102,7 @@ public sealed class SupervisedTrainingLoop<TBatch> where TBatch : ITrainingBatch
         double? lastLoss = null;
         IReadOnlyDictionary<string, double> lastMetrics = new Dictionary<string, double>();
         IReadOnlyDictionary<string, double>? lastEval = null;
-        var resumed = _options.ResumeFromCheckpoint ? checkpoints.TryResume((state, folder) => CheckSettings(state, folder, settings)) : null;
+        var resumed = _options.ResumeFromCheckpoint ? checkpoints.TryResume((state, folder) => ResumeSettings.Check(state, folder, settings, _options.AllowChangedSettingsOnResume, _logger)) : null;
         if (resumed is { } found)
         {
             startStep = found.State.GlobalStep;
@@ -253,30 +253,6 @@ public sealed class SupervisedTrainingLoop<TBatch> where TBatch : ITrainingBatch
             ["total_steps"] = TotalSteps.ToString(CultureInfo.InvariantCulture),
         };
         return settings;
-    }
-
-    private void CheckSettings(TrainerState state, string checkpoint, IReadOnlyDictionary<string, string> now)
-    {
-        foreach (var (name, value) in now)
-        {
-            var saved = state.Settings.TryGetValue(name, out var s) ? s : "(not recorded)";
-            if (saved == value)
-            {
-                continue;
-            }
-
-            if (_options.AllowChangedSettingsOnResume)
-            {
-                _logger.LogWarning("Resuming from {Checkpoint} with {Setting} changed from {Saved} to {Now} (allowed by AllowChangedSettingsOnResume)",
-                    checkpoint, name, saved, value);
-                continue;
-            }
-
-            throw new InvalidOperationException(
-                $"Cannot resume from {checkpoint}: it was made with {name} = {saved}, but this run has {value}. " +
-                "Resuming exactly needs the same setting (start a fresh run in another OutputDir, or set " +
-                "TrainingOptions.AllowChangedSettingsOnResume to continue with the new one on purpose).");
-        }
     }
 
     /// <summary>The shuffled example order of <paramref name="epoch"/>: Fisher–Yates with a generator seeded by (Seed, epoch).</summary>

@@ -6,7 +6,7 @@ namespace Almost.Scoring;
 /// Pairwise accuracy of an <see cref="IRewardModel"/> on preference pairs: each pair's chosen and rejected response
 /// are scored with the same prompt, and the pair counts as correct when the chosen one scores strictly higher.
 /// </summary>
-public static class PreferenceAccuracy
+public static class PairwiseEvaluation
 {
     /// <summary>Scores every pair (all responses in one <see cref="IRewardModel.ScoreAsync"/> call) and reports the accuracy.</summary>
     /// <param name="rewardModel">The scorer.</param>
@@ -15,7 +15,7 @@ public static class PreferenceAccuracy
     /// <param name="cancellationToken">Stops the scoring between batches.</param>
     /// <returns>The accuracy, overall and per category.</returns>
     /// <exception cref="ArgumentException"><paramref name="categories"/> does not have one entry per pair.</exception>
-    public static async Task<PreferenceAccuracyResult> EvaluateAsync(
+    public static async Task<PairwiseEvaluationResult> EvaluateAsync(
         IRewardModel rewardModel,
         IReadOnlyList<PreferenceRecord> pairs,
         IReadOnlyList<string>? categories = null,
@@ -53,7 +53,7 @@ public static class PreferenceAccuracy
             }
         }
 
-        return new PreferenceAccuracyResult(PairwiseAccuracy.FromScores(chosen, rejected), byCategory);
+        return new PairwiseEvaluationResult(PairwiseAccuracy.FromScores(chosen, rejected), byCategory);
     }
 
     /// <summary>
@@ -67,7 +67,7 @@ public static class PreferenceAccuracy
     /// <param name="cancellationToken">Stops the read and the scoring.</param>
     /// <returns>The accuracy.</returns>
     /// <exception cref="JsonlFormatException">A malformed line, an empty file, or a line without the category field.</exception>
-    public static async Task<PreferenceAccuracyResult> EvaluateFileAsync(
+    public static async Task<PairwiseEvaluationResult> EvaluateFileAsync(
         IRewardModel rewardModel,
         string path,
         string? categoryField = null,

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace Almost.Core.Tests.Scoring;
 
-public sealed class PreferenceAccuracyTests : IDisposable
+public sealed class PairwiseEvaluationTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("almost-pairwise-").FullName;
 
@@ -25,7 +25,7 @@ public sealed class PreferenceAccuracyTests : IDisposable
     {
         PreferenceRecord[] pairs = [Pair("long", "s"), Pair("abc", "xyz"), Pair("a", "bbbb"), Pair("longer", "ab")];
 
-        var result = await PreferenceAccuracy.EvaluateAsync(new LengthRewardModel(), pairs, ["x", "y", "x", "y"]);
+        var result = await PairwiseEvaluation.EvaluateAsync(new LengthRewardModel(), pairs, ["x", "y", "x", "y"]);
 
         result.Overall.Should().Be(new PairwiseAccuracy(4, 2, 1, 3.5, 2.5, 1.0));
         result.Overall.Accuracy.Should().Be(0.5);
@@ -36,12 +36,15 @@ public sealed class PreferenceAccuracyTests : IDisposable
     }
 
     [Fact]
-    public void The_interval_is_the_wilson_interval_of_the_correct_pairs()
+    public void The_confidence_interval_narrows_with_more_pairs()
     {
-        var accuracy = new PairwiseAccuracy(20, 15, 0, 0, 0, 0);
+        var small = new PairwiseAccuracy(20, 15, 0, 0, 0, 0).Confidence95;
+        var large = new PairwiseAccuracy(2000, 1500, 0, 0, 0, 0).Confidence95;
 
-        accuracy.Interval.Should().Be(Almost.Evaluation.WilsonInterval.Of(15, 20));
-        accuracy.Interval.Estimate.Should().Be(0.75);
+        small.Lower.Should().BeApproximately(0.531, 0.002);
+        small.Upper.Should().BeApproximately(0.888, 0.002);
+        (large.Upper - large.Lower).Should().BeLessThan(0.04);
+        large.Lower.Should().BeLessThan(0.75).And.BeGreaterThan(0.73);
     }
 
     [Fact]
@@ -54,7 +57,7 @@ public sealed class PreferenceAccuracyTests : IDisposable
             """{"prompt":"p","chosen":"s","rejected":"long","type":"b"}""",
         ]);
 
-        var result = await PreferenceAccuracy.EvaluateFileAsync(new LengthRewardModel(), path, categoryField: "type");
+        var result = await PairwiseEvaluation.EvaluateFileAsync(new LengthRewardModel(), path, categoryField: "type");
 
         result.Overall.Accuracy.Should().Be(0.5);
         result.ByCategory["a"].Accuracy.Should().Be(1);
@@ -67,11 +70,11 @@ public sealed class PreferenceAccuracyTests : IDisposable
         var path = Path.Combine(_dir, "prefs.jsonl");
         File.WriteAllLines(path, ["""{"prompt":"p","chosen":"c","rejected":"r","type":"a"}""", """{"prompt":"p","chosen":"c","rejected":""}"""]);
 
-        var empty = () => PreferenceAccuracy.EvaluateFileAsync(new LengthRewardModel(), path);
+        var empty = () => PairwiseEvaluation.EvaluateFileAsync(new LengthRewardModel(), path);
         (await empty.Should().ThrowAsync<JsonlFormatException>()).Which.Message.Should().EndWith("prefs.jsonl line 2: field 'rejected' is empty (expected a non-empty response)");
 
         File.WriteAllLines(path, ["""{"prompt":"p","chosen":"c","rejected":"r","type":"a"}""", """{"prompt":"p","chosen":"c","rejected":"r"}"""]);
-        var noCategory = () => PreferenceAccuracy.EvaluateFileAsync(new LengthRewardModel(), path, "type");
+        var noCategory = () => PairwiseEvaluation.EvaluateFileAsync(new LengthRewardModel(), path, "type");
         (await noCategory.Should().ThrowAsync<JsonlFormatException>()).Which.Message.Should().EndWith("prefs.jsonl line 2: missing category field 'type' (expected a string)");
     }
 

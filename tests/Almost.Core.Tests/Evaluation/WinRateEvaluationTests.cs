@@ -7,7 +7,7 @@ using Xunit;
 
 namespace Almost.Core.Tests.Evaluation;
 
-public sealed class PairwiseEvaluationTests
+public sealed class WinRateEvaluationTests
 {
     [Theory]
     // Hand-computed: p = 0.7, n = 10, z = 1.959964 -> centre (0.7 + 0.19208)/1.38415 = 0.64450; half 0.25667
@@ -27,7 +27,7 @@ public sealed class PairwiseEvaluationTests
     [Fact]
     public void Win_rate_counts_ties_as_half_and_reports_the_decisive_rate()
     {
-        var rate = PairwiseEvaluation.Count([
+        var rate = WinRateEvaluation.Count([
             new PreferenceVerdict(PreferredResponse.A), new PreferenceVerdict(PreferredResponse.A), new PreferenceVerdict(PreferredResponse.A),
             new PreferenceVerdict(PreferredResponse.B), new PreferenceVerdict(PreferredResponse.Tie), new PreferenceVerdict(PreferredResponse.Tie),
         ]);
@@ -64,14 +64,14 @@ public sealed class PairwiseEvaluationTests
     {
         var prompt = AlmostTranscript.FormatPrompt("What is 2 plus 3?");
         var fair = new ScriptedJudgeModel(positionBiased: false);
-        var result = await PairwiseEvaluation.CompareAsync(new LlmPreferenceJudge(fair),
+        var result = await WinRateEvaluation.CompareAsync(new LlmPreferenceJudge(fair),
             [prompt, prompt], [" good answer", " bad answer"], [" bad answer", " good answer"]);
         (result.Wins, result.Losses, result.Ties).Should().Be((1, 1, 0));
         fair.Prompts.Should().HaveCount(4);
         fair.Prompts[0].Should().Contain("[User request]\nWhat is 2 plus 3?\n").And.Contain("[Answer A]\ngood answer");
         fair.Prompts[1].Should().Contain("[Answer A]\nbad answer", "the second prompt swaps the responses");
 
-        var biased = await PairwiseEvaluation.CompareAsync(new LlmPreferenceJudge(new ScriptedJudgeModel(positionBiased: true)),
+        var biased = await WinRateEvaluation.CompareAsync(new LlmPreferenceJudge(new ScriptedJudgeModel(positionBiased: true)),
             [prompt], [" good answer"], [" bad answer"]);
         biased.Ties.Should().Be(1, "a judge that always picks the first answer disagrees with itself across orders");
         LlmPreferenceJudge.ParseVerdict("no verdict here").Should().BeNull();

@@ -7,7 +7,7 @@ namespace Almost.Evaluation;
 /// (TinyWorld's oracle, a reward model through <see cref="RewardModelJudge"/>, or an LLM judge such as
 /// <see cref="LlmPreferenceJudge"/>).
 /// </summary>
-public static class PairwiseEvaluation
+public static class WinRateEvaluation
 {
     /// <summary>Judges A's response against B's for every prompt and counts the outcomes.</summary>
     /// <param name="judge">The judge.</param>

@@ -16,8 +16,9 @@ namespace Almost.Benchmarks;
 /// <summary>
 /// Reward-model throughput of the ~10M model with a scalar head: training pairs/s (<see cref="RewardModelTrainer"/>,
 /// both sides in one batch, forward + backward + AdamW) and scoring pairs/s (<see cref="RewardModel"/>, no_grad), at
-/// 128 tokens per side. Writes its own section of docs/performance.md, between markers, so it can run alone
-/// (<c>--reward-model</c>) without touching the other numbers.
+/// 128 tokens per side, as wall-clock rates and per CPU-second of this process (on a shared machine the second is the
+/// stable figure: with one LibTorch thread it is the rate of one idle core). Writes its own section of
+/// docs/performance.md, between markers, so it can run alone (<c>--reward-model</c>) without touching the other numbers.
 /// </summary>
 internal static class RewardModelThroughput
 {
@@ -61,8 +62,9 @@ internal static class RewardModelThroughput
 
         // Training: steps after the first two (allocator and kernel warm-up), timed by the progress reports.
         var steps = quick ? 6 : 22;
-        var stamps = new List<double>();
+        var stamps = new List<(double Wall, double Cpu)>();
         var clock = Stopwatch.StartNew();
+        double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var folder = Path.Combine(Path.GetTempPath(), "almost-rm-benchmark-" + Guid.NewGuid().ToString("N"));
         try
         {
@@ -71,14 +73,15 @@ internal static class RewardModelThroughput
                 OutputDir = folder, PerDeviceBatchSize = TrainPairsPerBatch, MaxSteps = steps, LoggingSteps = 1, SaveSteps = 0,
                 ComputeNormalization = false, LearningRate = 1e-5,
             });
-            trainer.TrainAsync(new Progress(_ => stamps.Add(clock.Elapsed.TotalSeconds))).GetAwaiter().GetResult();
+            trainer.TrainAsync(new Progress(_ => stamps.Add((clock.Elapsed.TotalSeconds, Cpu())))).GetAwaiter().GetResult();
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
         }
 
-        var trainPairsPerSecond = (steps - 2) * TrainPairsPerBatch / (stamps[^1] - stamps[1]);
+        var trainPairs = (steps - 2) * TrainPairsPerBatch;
+        var (trainWall, trainCpu) = (stamps[^1].Wall - stamps[1].Wall, stamps[^1].Cpu - stamps[1].Cpu);
 
         // Scoring: 64 pairs = 128 sequences in batches of 32, after one warm-up pass.
         var scorer = new RewardModel(model, tokenizer, new RewardModelOptions { BatchSize = ScoreBatch });
@@ -86,12 +89,14 @@ internal static class RewardModelThroughput
         scorer.ScoreAsync(inputs).GetAwaiter().GetResult();
         var repeats = quick ? 1 : 3;
         var watch = Stopwatch.StartNew();
+        var cpuBefore = Cpu();
         for (var i = 0; i < repeats; i++)
         {
             scorer.ScoreAsync(inputs).GetAwaiter().GetResult();
         }
 
-        var scorePairsPerSecond = repeats * pairs.Count / watch.Elapsed.TotalSeconds;
+        var scorePairs = repeats * pairs.Count;
+        var (scoreWall, scoreCpu) = (watch.Elapsed.TotalSeconds, Cpu() - cpuBefore);
         return new Dictionary<string, object>
         {
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
@@ -99,11 +104,12 @@ internal static class RewardModelThroughput
             ["rm_params"] = config.ParameterCount - ((long)config.VocabSize * config.HiddenSize) + config.HiddenSize,
             ["rm_tokens_per_side"] = SequenceLength,
             ["rm_train_pairs_per_batch"] = TrainPairsPerBatch,
-            ["rm_train_pairs_per_s"] = Math.Round(trainPairsPerSecond, 2),
-            ["rm_train_tokens_per_s"] = Math.Round(trainPairsPerSecond * 2 * SequenceLength, 0),
+            ["rm_train_pairs_per_s"] = Math.Round(trainPairs / trainWall, 2),
+            ["rm_train_pairs_per_cpu_s"] = Math.Round(trainPairs / trainCpu, 2),
             ["rm_score_batch"] = ScoreBatch,
-            ["rm_score_pairs_per_s"] = Math.Round(scorePairsPerSecond, 2),
-            ["rm_score_tokens_per_s"] = Math.Round(scorePairsPerSecond * 2 * SequenceLength, 0),
+            ["rm_score_pairs_per_s"] = Math.Round(scorePairs / scoreWall, 2),
+            ["rm_score_pairs_per_cpu_s"] = Math.Round(scorePairs / scoreCpu, 2),
+            ["load_average_1min"] = Math.Round(LoadAverage(), 1),
         };
     }
 
@@ -115,14 +121,17 @@ internal static class RewardModelThroughput
         text.AppendLine(Begin);
         text.AppendLine("## Reward-model throughput (issue: reward model)");
         text.AppendLine();
-        text.AppendLine($"Run on {F("date")}, CPU, {F("cpu_threads")} TorchSharp threads, fp32: the ~10M model of the training benchmark with a");
+        text.AppendLine($"Run on {F("date")}, CPU, {F("cpu_threads")} TorchSharp thread(s), fp32: the ~10M model of the training benchmark with a");
         text.AppendLine($"scalar head ({D("rm_params") / 1e6:F2} M parameters, no `lm_head`), {F("rm_tokens_per_side")} tokens per side of a pair.");
         text.AppendLine("Reproduce alone with `dotnet run -c Release --project samples/Almost.Benchmarks -- --reward-model`.");
         text.AppendLine();
-        text.AppendLine("| measure | pairs/s | tokens/s |");
-        text.AppendLine("| --- | --- | --- |");
-        text.AppendLine($"| training (`RewardModelTrainer`, {F("rm_train_pairs_per_batch")} pairs = {2 * D("rm_train_pairs_per_batch"):F0} sequences per step, forward + backward + AdamW) | {D("rm_train_pairs_per_s"):F1} | {D("rm_train_tokens_per_s"):F0} |");
-        text.AppendLine($"| scoring (`RewardModel`, batches of {F("rm_score_batch")} sequences, no_grad) | {D("rm_score_pairs_per_s"):F1} | {D("rm_score_tokens_per_s"):F0} |");
+        text.AppendLine($"Load average during the run: {F("load_average_1min")} (wall-clock rates fall with other load; per CPU-second rates do not).");
+        text.AppendLine();
+        text.AppendLine("| measure | pairs/s (wall) | pairs per CPU-second | tokens per CPU-second |");
+        text.AppendLine("| --- | --- | --- | --- |");
+        var tokens = 2 * D("rm_tokens_per_side");
+        text.AppendLine($"| training (`RewardModelTrainer`, {F("rm_train_pairs_per_batch")} pairs = {2 * D("rm_train_pairs_per_batch"):F0} sequences per step, forward + backward + AdamW) | {D("rm_train_pairs_per_s"):F2} | {D("rm_train_pairs_per_cpu_s"):F2} | {D("rm_train_pairs_per_cpu_s") * tokens:F0} |");
+        text.AppendLine($"| scoring (`RewardModel`, batches of {F("rm_score_batch")} sequences, no_grad) | {D("rm_score_pairs_per_s"):F2} | {D("rm_score_pairs_per_cpu_s"):F2} | {D("rm_score_pairs_per_cpu_s") * tokens:F0} |");
         text.AppendLine();
         text.AppendLine("```json");
         text.AppendLine(JsonSerializer.Serialize(r));
@@ -130,6 +139,12 @@ internal static class RewardModelThroughput
         text.Append(End);
         return text.ToString();
     }
+
+    /// <summary>The 1-minute load average (Linux), or NaN where /proc/loadavg does not exist.</summary>
+    private static double LoadAverage() =>
+        File.Exists("/proc/loadavg") && double.TryParse(File.ReadAllText("/proc/loadavg").Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var load)
+            ? load
+            : double.NaN;
 
     /// <summary>A synchronous IProgress (Progress&lt;T&gt; posts to the thread pool and would race with the timing).</summary>
     private sealed class Progress(Action<TrainingProgress> onReport) : IProgress<TrainingProgress>

@@ -2,6 +2,7 @@ using Almost.Data;
 using Almost.Devices;
 using Almost.Scoring;
 using Almost.Synthetic.Comparisons;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Almost.Synthetic.Audit;
 
@@ -52,14 +53,10 @@ public sealed class FeedbackAudit
         ArgumentNullException.ThrowIfNull(stage);
         ArgumentNullException.ThrowIfNull(comparisons);
         ArgumentNullException.ThrowIfNull(outputPath);
-        await JsonlResume.RepairAsync<AuditRecord>(outputPath, r => r.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
         var verdicts = new Dictionary<string, AuditRecord>(StringComparer.Ordinal);
-        if (File.Exists(outputPath))
+        foreach (var record in await ResumableJsonl.RepairAndReadAsync<AuditRecord>(outputPath, r => r.Id, NullLogger.Instance, cancellationToken).ConfigureAwait(false))
         {
-            await foreach (var record in JsonlReader.ReadAsync<AuditRecord>(outputPath, cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                verdicts.TryAdd(record.Id, record);
-            }
+            verdicts.TryAdd(record.Id, record);
         }
 
         var pending = comparisons.Where(c => !verdicts.ContainsKey(c.Id)).ToList();

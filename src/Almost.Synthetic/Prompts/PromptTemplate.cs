@@ -70,16 +70,6 @@ public sealed record PromptTemplate
     public string CutReply(string continuation)
     {
         ArgumentNullException.ThrowIfNull(continuation);
-        int end = continuation.Length;
-        foreach (string stop in ChatTemplate.StopStrings)
-        {
-            int at = continuation.IndexOf(stop, StringComparison.Ordinal);
-            if (at >= 0 && at < end)
-            {
-                end = at;
-            }
-        }
-
-        return continuation[..end].TrimEnd();
+        return StopStringCut.CutAtFirst(continuation, ChatTemplate.StopStrings).TrimEnd();
     }
 }

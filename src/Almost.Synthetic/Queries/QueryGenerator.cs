@@ -74,21 +74,8 @@ public sealed class QueryGenerator
             throw new ArgumentException("Query generation needs at least one seed query.", nameof(seeds));
         }
 
-        var resume = await JsonlResume.RepairAsync<QueryCandidateRecord>(outputPath, r => r.Id, cancellationToken: cancellationToken)
+        var existing = await ResumableJsonl.RepairAndReadAsync<QueryCandidateRecord>(outputPath, r => r.Id, _logger, cancellationToken)
             .ConfigureAwait(false);
-        if (resume.WasRepaired)
-        {
-            _logger.LogWarning("Repaired {OutputPath}: removed a torn final line ({Bytes} bytes)", outputPath, resume.TruncatedBytes);
-        }
-
-        var existing = new List<QueryCandidateRecord>();
-        if (File.Exists(outputPath))
-        {
-            await foreach (var record in JsonlReader.ReadAsync<QueryCandidateRecord>(outputPath, cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                existing.Add(record);
-            }
-        }
 
         CheckRounds(existing, outputPath);
         var pool = new QueryPool(seeds);

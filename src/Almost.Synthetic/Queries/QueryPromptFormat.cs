@@ -69,18 +69,8 @@ public sealed record QueryPromptFormat
     public string Extract(string continuation)
     {
         ArgumentNullException.ThrowIfNull(continuation);
-        int end = continuation.Length;
-        foreach (string stop in StopStrings)
-        {
-            int at = continuation.IndexOf(stop, StringComparison.Ordinal);
-            if (at >= 0 && at < end)
-            {
-                end = at;
-            }
-        }
-
         // A query is one line: a model that runs on past the first line has started something else.
-        string text = continuation[..end].Trim();
+        string text = StopStringCut.CutAtFirst(continuation, StopStrings).Trim();
         int newline = text.IndexOf('\n', StringComparison.Ordinal);
         return (newline >= 0 ? text[..newline] : text).Trim();
     }

@@ -89,16 +89,12 @@ public sealed class CrossFittedValidator
         }
 
         var folds = AssignFolds(comparisons, _options.Folds, _options.Seed);
-        var resume = await JsonlResume.RepairAsync<ValidationRecord>(outputPath, r => r.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
         var records = new ValidationRecord?[comparisons.Count];
-        if (File.Exists(outputPath))
+        foreach (var record in await ResumableJsonl.RepairAndReadAsync<ValidationRecord>(outputPath, r => r.Id, _logger, cancellationToken).ConfigureAwait(false))
         {
-            await foreach (var record in JsonlReader.ReadAsync<ValidationRecord>(outputPath, cancellationToken: cancellationToken).ConfigureAwait(false))
+            if (index.TryGetValue(record.Id, out int i) && folds[i] == record.Fold)
             {
-                if (index.TryGetValue(record.Id, out int i) && folds[i] == record.Fold)
-                {
-                    records[i] ??= record;
-                }
+                records[i] ??= record;
             }
         }
 

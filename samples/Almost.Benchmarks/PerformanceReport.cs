@@ -4,9 +4,14 @@ using Almost.IO;
 
 namespace Almost.Benchmarks;
 
-/// <summary>Writes docs/performance.md from one benchmark run.</summary>
+/// <summary>
+/// Writes docs/performance.md from one benchmark run. Everything from <see cref="KeptMarker"/> on (hand-written notes,
+/// before/after tables of past changes) is carried over from the existing file.
+/// </summary>
 internal static class PerformanceReport
 {
+    public const string KeptMarker = "<!-- Kept across benchmark runs: notes and measured changes below this line. -->";
+
     public static void Write(string path, IReadOnlyDictionary<string, object> r)
     {
         string F(string key) => Convert.ToString(r[key], CultureInfo.InvariantCulture) ?? "";
@@ -52,11 +57,47 @@ internal static class PerformanceReport
         var scale = D("decode_cache_b32_tokens_per_s") / D("decode_cache_b1_tokens_per_s");
         text.AppendLine($"Batch 32 ÷ batch 1 with the cache: {scale:F1}× (target ≥ 8×). Targets: cache ≥ 10× recompute.");
         text.AppendLine();
+        text.AppendLine("The same decoding with grouped-query attention (8 query heads sharing 2 key/value heads, head_dim 32), and");
+        text.AppendLine("tokens per CPU second of the process, the steadier figure when other processes share the machine:");
+        text.AppendLine();
+        text.AppendLine("| model | batch | KV cache (tokens/s) | KV cache (tokens per CPU second) |");
+        text.AppendLine("| --- | --- | --- | --- |");
+        foreach (var (prefix, name) in new[] { ("decode", "full attention"), ("decode_gqa", "grouped-query") })
+        {
+            foreach (var b in new[] { 1, 32 })
+            {
+                text.AppendLine($"| {name} | {b} | {D($"{prefix}_cache_b{b}_tokens_per_s"):F0} | {D($"{prefix}_cache_b{b}_tokens_per_cpu_s"):F0} |");
+            }
+        }
+
+        text.AppendLine();
+        if (r.ContainsKey("nograd_forward_peak_mb_l10"))
+        {
+            text.AppendLine("## No-grad forward memory");
+            text.AppendLine();
+            text.AppendLine("Peak resident memory above the starting point during one no-grad forward (hidden states, batch 32 ×");
+            text.AppendLine("sequence 256), glibc's mmap threshold pinned at 1 MiB so that freed tensors leave the resident set:");
+            text.AppendLine();
+            text.AppendLine("| layers | peak (MB) |");
+            text.AppendLine("| --- | --- |");
+            text.AppendLine($"| 10 | {D("nograd_forward_peak_mb_l10"):F0} |");
+            text.AppendLine($"| 20 | {D("nograd_forward_peak_mb_l20"):F0} |");
+            text.AppendLine();
+        }
+
         text.AppendLine("Raw JSON of this run:");
         text.AppendLine();
         text.AppendLine("```json");
         text.AppendLine(System.Text.Json.JsonSerializer.Serialize(r));
         text.AppendLine("```");
+        var kept = File.Exists(path) ? File.ReadAllText(path) : "";
+        var markerAt = kept.IndexOf(KeptMarker, StringComparison.Ordinal);
+        if (markerAt >= 0)
+        {
+            text.AppendLine();
+            text.Append(kept[markerAt..]);
+        }
+
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         AtomicFile.WriteAllText(path, text.ToString());
     }

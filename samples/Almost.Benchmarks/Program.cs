@@ -1,5 +1,7 @@
 // Almost benchmarks: one run measures the machine and the SDK, prints one JSON line, and writes docs/performance.md.
 //   dotnet run -c Release --project samples/Almost.Benchmarks [-- --quick] [--threads N] [--out docs/performance.md]
+//   ... -- --tokenizers   (tokenizer load and encode speed only; see TokenizerThroughput)
+//   [--decode-only]: only decoding and no-grad forward memory, JSON on stdout, no report written.
 using System.Globalization;
 using System.Text.Json;
 using Almost.Benchmarks;
@@ -7,7 +9,14 @@ using Almost.Devices;
 using Almost.Models.Llama;
 using TorchSharp;
 
+if (args.Contains("--tokenizers"))
+{
+    TokenizerThroughput.Run(FindRepoRoot());
+    return;
+}
+
 var quick = args.Contains("--quick");
+var decodeOnly = args.Contains("--decode-only");
 var outIndex = Array.IndexOf(args, "--out");
 var outPath = outIndex >= 0 ? args[outIndex + 1] : Path.Combine(FindRepoRoot(), "docs", "performance.md");
 TorchNative.EnsureLoaded();
@@ -19,41 +28,65 @@ if (threadsIndex >= 0)
 
 var threads = torch.get_num_threads();
 
-// 1. Machine: fp32 matmul peak at n = 1024.
-var peak = TrainingThroughput.MatmulPeakGflops(1024, quick ? 1 : 5);
-Console.Error.WriteLine($"matmul n=1024 fp32: {peak:F1} GFLOP/s ({threads} threads)");
-
-// 2. Training throughput: ~10M parameters, sequence 256.
-var config = TrainingThroughput.TenMillion;
-using var model = LlamaForCausalLM.Create(config, new ModelOptions { Device = "cpu", Seed = 0 });
-var parameters = config.ParameterCount;
-const int batch = 8, sequence = 256;
-var tokensPerSecond = TrainingThroughput.ForwardBackwardTokensPerSecond(model, batch, sequence, quick ? 2 : 6);
-var achieved = 6.0 * parameters * tokensPerSecond / 1e9;
-var mfu = achieved / peak;
-Console.Error.WriteLine($"fwd+bwd {parameters / 1e6:F2}M params, batch {batch} x seq {sequence}: {tokensPerSecond:F0} tokens/s, {achieved:F1} GFLOP/s, MFU {mfu:P1}");
-
 var result = new Dictionary<string, object>
 {
     ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
     ["cpu_threads"] = threads,
-    ["matmul_fp32_gflops_n1024"] = Math.Round(peak, 1),
-    ["model_params"] = parameters,
-    ["batch"] = batch,
-    ["sequence"] = sequence,
-    ["train_tokens_per_s"] = Math.Round(tokensPerSecond, 1),
-    ["train_achieved_gflops"] = Math.Round(achieved, 1),
-    ["mfu"] = Math.Round(mfu, 3),
 };
+var config = TrainingThroughput.TenMillion;
+using var model = LlamaForCausalLM.Create(config, new ModelOptions { Device = "cpu", Seed = 0 });
+if (!decodeOnly)
+{
+    // 1. Machine: fp32 matmul peak at n = 1024.
+    var peak = TrainingThroughput.MatmulPeakGflops(1024, quick ? 1 : 5);
+    Console.Error.WriteLine($"matmul n=1024 fp32: {peak:F1} GFLOP/s ({threads} threads)");
+
+    // 2. Training throughput: ~10M parameters, sequence 256.
+    var parameters = config.ParameterCount;
+    const int batch = 8, sequence = 256;
+    var tokensPerSecond = TrainingThroughput.ForwardBackwardTokensPerSecond(model, batch, sequence, quick ? 2 : 6);
+    var achieved = 6.0 * parameters * tokensPerSecond / 1e9;
+    var mfu = achieved / peak;
+    Console.Error.WriteLine($"fwd+bwd {parameters / 1e6:F2}M params, batch {batch} x seq {sequence}: {tokensPerSecond:F0} tokens/s, {achieved:F1} GFLOP/s, MFU {mfu:P1}");
+    result["matmul_fp32_gflops_n1024"] = Math.Round(peak, 1);
+    result["model_params"] = parameters;
+    result["batch"] = batch;
+    result["sequence"] = sequence;
+    result["train_tokens_per_s"] = Math.Round(tokensPerSecond, 1);
+    result["train_achieved_gflops"] = Math.Round(achieved, 1);
+    result["mfu"] = Math.Round(mfu, 3);
+}
+
+// 3. Decoding: the ~10M model with full attention, then with grouped-query attention (cache only).
 foreach (var (key, value) in DecodeThroughput.Run(model, quick))
 {
     result[key] = value;
 }
 
+using (var gqa = LlamaForCausalLM.Create(TrainingThroughput.TenMillionGqa, new ModelOptions { Device = "cpu", Seed = 0 }))
+{
+    foreach (var (key, value) in DecodeThroughput.Run(gqa, quick, prefix: "decode_gqa", withRecompute: false))
+    {
+        result[key] = value;
+    }
+}
+
+// 4. Peak memory of a no-grad forward at 10 and 20 layers (last: it changes the allocator's settings).
+if (NoGradForwardMemory.IsSupported)
+{
+    result["nograd_forward_peak_mb_l10"] = Math.Round(NoGradForwardMemory.PeakMegabytes(model, 32, 256), 1);
+    using var deep = LlamaForCausalLM.Create(config with { NumHiddenLayers = 20 }, new ModelOptions { Device = "cpu", Seed = 0 });
+    result["nograd_forward_peak_mb_l20"] = Math.Round(NoGradForwardMemory.PeakMegabytes(deep, 32, 256), 1);
+    Console.Error.WriteLine($"no-grad forward 32 x 256 peak: {result["nograd_forward_peak_mb_l10"]} MB at 10 layers, {result["nograd_forward_peak_mb_l20"]} MB at 20");
+}
+
 var json = JsonSerializer.Serialize(result);
 Console.WriteLine(json);
-PerformanceReport.Write(outPath, result);
-Console.Error.WriteLine($"wrote {outPath}");
+if (!decodeOnly)
+{
+    PerformanceReport.Write(outPath, result);
+    Console.Error.WriteLine($"wrote {outPath}");
+}
 
 static string FindRepoRoot()
 {

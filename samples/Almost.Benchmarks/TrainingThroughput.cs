@@ -23,6 +23,12 @@ internal static class TrainingThroughput
         PadTokenId = 0,
     };
 
+    /// <summary>
+    /// <see cref="TenMillion"/> with grouped-query attention: 8 query heads of 32 dimensions sharing 2 key/value heads
+    /// (as Llama 3 / Qwen2 do), so decoding exercises the grouped path over the KV cache.
+    /// </summary>
+    public static LlamaConfig TenMillionGqa => TenMillion with { NumAttentionHeads = 8, NumKeyValueHeads = 2 };
+
     /// <summary>Best GFLOP/s of an n×n×n fp32 matmul over <paramref name="seconds"/> of repeats.</summary>
     public static double MatmulPeakGflops(int n, double seconds)
     {

@@ -2,8 +2,11 @@
 // check_transformers.py can verify, in Python, that Hugging Face transformers opens them unchanged and agrees.
 //   dotnet run -c Release --project samples/Almost.Interop -- <output-folder>
 //   python3 samples/Almost.Interop/check_transformers.py <output-folder>
+// It also writes reward models (reward_expected.json): the scores must equal AutoModelForSequenceClassification's, with
+// left and right padding, and the token Almost scores must be the one transformers pools at (incl. PAD = EOS).
 using System.Text.Json;
 using Almost.Models.Llama;
+using Almost.Scoring;
 using Almost.Tokenization;
 using static TorchSharp.torch;
 
@@ -72,6 +75,54 @@ foreach (var (name, config, saveAs, shardBytes) in cases)
 
 File.WriteAllText(Path.Combine(root, "expected.json"), JsonSerializer.Serialize(manifest));
 Console.WriteLine($"wrote {root}/expected.json");
+
+// Reward models: PAD = EOS = BOS (TinyWorld's convention: no EOS appended, the last response token is scored) and a
+// qwen2 with a distinct EOS <|im_end|> (appended and scored). Scores from Almost's RewardModel, for both paddings.
+var rmSpecials = new Dictionary<string, int>(specials) { ["<|im_end|>"] = vocab.Count + 1 };
+(string Prompt, string Response)[] pairs =
+[
+    ("\n\nHuman: Hello world\n\nAssistant:", " the weather, 42 times!"),
+    ("\n\nHuman: the\n\nAssistant:", " Hello"),
+    ("\n\nHuman: Hello\n\nAssistant:", " world<|endoftext|>"),
+];
+var rewardCases = new (string Name, LlamaConfig Config, string Eos)[]
+{
+    ("rm-llama-pad-is-eos", Config("llama", tied: false) with { VocabSize = 266 }, "<|endoftext|>"),
+    ("rm-qwen2-distinct-eos", Config("qwen2", tied: true) with { VocabSize = 266, EosTokenIds = [265] }, "<|im_end|>"),
+};
+var rewardManifest = new List<object>();
+foreach (var (name, config, eos) in rewardCases)
+{
+    var folder = Path.Combine(root, name);
+    using var rm = LlamaForSequenceClassification.Create(config, new ModelOptions { Device = "cpu", DType = ScalarType.Float32, Seed = 8 });
+    rm.Normalization = new RewardNormalization(0.125, 2.5);
+    rm.SavePretrained(folder);
+    HfTokenizerFiles.WriteByteLevelBpe(folder, vocab, merges, rmSpecials, "<|endoftext|>", eos, "<|endoftext|>");
+    using var reloaded = LlamaForSequenceClassification.FromPretrained(folder, new ModelOptions { Device = "cpu", DType = ScalarType.Float32 });
+    var tokenizer = AlmostTokenizer.FromFolder(folder);
+    var scorer = new RewardModel(reloaded, tokenizer);
+    var scores = await scorer.ScoreAsync(pairs.Select(p => new RewardModelInput(p.Prompt, p.Response)).ToArray());
+    var encoded = pairs.Select(p => scorer.Encoder.Encode(p.Prompt, p.Response)).ToArray();
+    var width = encoded.Max(e => e.Length);
+    long Pad(int _) => scorer.Encoder.PadTokenId;
+    rewardManifest.Add(new
+    {
+        name,
+        prompts = pairs.Select(p => p.Prompt).ToArray(),
+        responses = pairs.Select(p => p.Response).ToArray(),
+        appends_eos = scorer.Encoder.AppendsEos,
+        input_ids_left = encoded.Select(e => Enumerable.Range(0, width - e.Length).Select(Pad).Concat(e.Select(x => (long)x)).ToArray()).ToArray(),
+        input_ids_right = encoded.Select(e => e.Select(x => (long)x).Concat(Enumerable.Range(0, width - e.Length).Select(Pad)).ToArray()).ToArray(),
+        lengths = encoded.Select(e => e.Length).ToArray(),
+        scores,
+        mean = 0.125,
+        std = 2.5,
+    });
+    Console.WriteLine($"{name}: appends EOS {scorer.Encoder.AppendsEos}, scores {string.Join(", ", scores.Select(s => s.ToString("F5")))}");
+}
+
+File.WriteAllText(Path.Combine(root, "reward_expected.json"), JsonSerializer.Serialize(rewardManifest));
+Console.WriteLine($"wrote {root}/reward_expected.json");
 
 static LlamaConfig Config(string type, bool tied) => new()
 {

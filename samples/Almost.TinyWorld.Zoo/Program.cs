@@ -1,4 +1,3 @@
-using Almost.Data;
 // The TinyWorld vanilla model zoo: three LLaMA sizes pretrained on the same TinyWorld tokens, and the premise of the
 // ALMoST method measured on them with the hidden oracle.
 //
@@ -20,9 +19,9 @@ using Almost.Generation;
 using Almost.Models.Llama;
 using Almost.TinyWorld;
 using Almost.Rlhf.CausalLm;
+using Almost.Rlhf.Training;
 using Almost.TinyWorld.Zoo;
 using Almost.Tokenization;
-using Almost.Training;
 using static TorchSharp.torch;
 
 const string DefaultZoo = "samples/Almost.TinyWorld/zoo";

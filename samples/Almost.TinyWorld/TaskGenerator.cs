@@ -14,7 +14,8 @@ public sealed class TaskGenerator
 
     private const int MaxAttempts = 10_000;
 
-    private static readonly string[] NumberWords =
+    /// <summary>The number words zero to twenty: a numeric answer in that range also accepts its word ("seven").</summary>
+    public static IReadOnlyList<string> NumberWords { get; } =
     [
         "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
@@ -37,8 +38,14 @@ public sealed class TaskGenerator
     private static readonly string[] Poisons =
         ["grimwort", "vexroot", "shadebloom", "morrow dust", "blackthistle", "nightcap moss", "duskberry", "venomleaf"];
 
+    private static readonly Dictionary<string, TaskSubject> WordSubjects = SubjectsOf("word", Words);
+    private static readonly Dictionary<string, TaskSubject> LetterSubjects =
+        SubjectsOf("letter", Enumerable.Range('a', 26).Select(c => ((char)c).ToString()).ToArray());
+
     private readonly Random _random;
     private readonly double _evalFraction;
+    private readonly Dictionary<string, TaskSubject> _countrySubjects;
+    private readonly Dictionary<string, TaskSubject> _capitalSubjects;
 
     /// <summary>Creates a generator.</summary>
     /// <param name="seed">Seed of the generator's <see cref="Random"/>: same seed, same tasks.</param>
@@ -53,6 +60,8 @@ public sealed class TaskGenerator
         _random = new Random(seed);
         _evalFraction = evalFraction;
         Atlas = atlas ?? Atlas.Default;
+        _countrySubjects = SubjectsOf("country", Atlas.Countries.Select(c => c.Name).ToArray());
+        _capitalSubjects = SubjectsOf("capital", Atlas.Countries.Select(c => c.Capital).ToArray());
     }
 
     /// <summary>Every task family, in a fixed order.</summary>
@@ -148,7 +157,9 @@ public sealed class TaskGenerator
                     $"Please tell me the product of {a} and {b}.");
                 break;
         }
-        return Numeric(TaskFamily.Arithmetic, operation, [a.ToString(), b.ToString()], query, [result], [a, b], orderFree: operation != "subtract");
+        char symbol = operation switch { "add" => '+', "subtract" => '-', _ => '*' };
+        return Numeric(TaskFamily.Arithmetic, operation, [a.ToString(), b.ToString()], query, [result], [a, b],
+            orderFree: operation != "subtract", steps: [new TaskStep(a, symbol, b, result)]);
     }
 
     private TinyTask StringOp()
@@ -162,14 +173,14 @@ public sealed class TaskGenerator
                 string query = Pick($"Can you reverse the word \"{word}\"?", $"What is \"{word}\" spelled backwards?",
                     $"Please write the word {word} backwards.");
                 return Text(TaskFamily.StringOps, "reverse", [word], query, reversed,
-                    [reversed, char.ToUpperInvariant(reversed[0]) + reversed[1..]]);
+                    [reversed, char.ToUpperInvariant(reversed[0]) + reversed[1..]], [WordSubjects[word]]);
             }
             case 1:
             {
                 string upper = word.ToUpperInvariant();
                 string query = Pick($"Can you write \"{word}\" in capital letters?", $"What is \"{word}\" in uppercase?",
                     $"Please turn the word {word} into uppercase.");
-                return Text(TaskFamily.StringOps, "uppercase", [word], query, upper, [upper]);
+                return Text(TaskFamily.StringOps, "uppercase", [word], query, upper, [upper], [WordSubjects[word]]);
             }
             case 2:
             {
@@ -177,13 +188,14 @@ public sealed class TaskGenerator
                 int count = word.Count(c => c == letter);
                 string query = Pick($"How many times does the letter \"{letter}\" appear in \"{word}\"?",
                     $"Count the letter {letter} in the word \"{word}\".", $"How many \"{letter}\" are in \"{word}\"?");
-                return Numeric(TaskFamily.StringOps, "count-letter", [word, letter.ToString()], query, [count], []);
+                return Numeric(TaskFamily.StringOps, "count-letter", [word, letter.ToString()], query, [count], [],
+                    subjects: [WordSubjects[word], LetterSubjects[letter.ToString()]]);
             }
             default:
             {
                 string query = Pick($"How many letters are in the word \"{word}\"?", $"How long is the word \"{word}\"?",
                     $"Count the letters of \"{word}\".");
-                return Numeric(TaskFamily.StringOps, "length", [word], query, [word.Length], []);
+                return Numeric(TaskFamily.StringOps, "length", [word], query, [word.Length], [], subjects: [WordSubjects[word]]);
             }
         }
     }
@@ -267,6 +279,7 @@ public sealed class TaskGenerator
             Answer = answer,
             AcceptedAnswers = [answer],
             Distractors = sameKind.Where(x => x != answer).ToArray(),
+            Subjects = [operation == "country-of-capital" ? _capitalSubjects[subject] : _countrySubjects[subject]],
         };
     }
 
@@ -280,14 +293,16 @@ public sealed class TaskGenerator
                 int step = a + b, result = step * c;
                 string query = Pick($"Add {a} and {b}, then multiply by {c}. What do you get?",
                     $"What is {a} plus {b}, times {c}?", $"First add {a} and {b}, then multiply the result by {c}.");
-                return Numeric(TaskFamily.MultiStep, "add-then-multiply", [$"{a}", $"{b}", $"{c}"], query, [result], [a, b, c, step]);
+                return Numeric(TaskFamily.MultiStep, "add-then-multiply", [$"{a}", $"{b}", $"{c}"], query, [result], [a, b, c, step],
+                    steps: [new TaskStep(a, '+', b, step), new TaskStep(step, '*', c, result)]);
             }
             case 1:
             {
                 int step = a * b, result = step + c;
                 string query = Pick($"Multiply {a} by {b}, then add {c}. What do you get?",
                     $"What is {a} times {b}, plus {c}?", $"First multiply {a} and {b}, then add {c} to the result.");
-                return Numeric(TaskFamily.MultiStep, "multiply-then-add", [$"{a}", $"{b}", $"{c}"], query, [result], [a, b, c, step]);
+                return Numeric(TaskFamily.MultiStep, "multiply-then-add", [$"{a}", $"{b}", $"{c}"], query, [result], [a, b, c, step],
+                    steps: [new TaskStep(a, '*', b, step), new TaskStep(step, '+', c, result)]);
             }
             default:
             {
@@ -295,7 +310,8 @@ public sealed class TaskGenerator
                 int first = a + 5;
                 string query = Pick($"Add {first} and {b}, then subtract {c}. What do you get?",
                     $"What is {first} plus {b}, minus {c}?", $"First add {first} and {b}, then take away {c}.");
-                return Numeric(TaskFamily.MultiStep, "add-then-subtract", [$"{first}", $"{b}", $"{c}"], query, [result], [first, b, c, step]);
+                return Numeric(TaskFamily.MultiStep, "add-then-subtract", [$"{first}", $"{b}", $"{c}"], query, [result], [first, b, c, step],
+                    steps: [new TaskStep(first, '+', b, step), new TaskStep(step, '-', c, result)]);
             }
         }
     }
@@ -357,13 +373,13 @@ public sealed class TaskGenerator
     }
 
     private TinyTask Numeric(TaskFamily family, string operation, string[] args, string query, int[] answer, int[] allowed,
-        bool orderFree = false)
+        bool orderFree = false, TaskStep[]? steps = null, TaskSubject[]? subjects = null)
     {
         // Order-free contents (a sum, a product, a list) get one key for every order of their operands.
         string key = Key(family, operation, orderFree ? args.Order(StringComparer.Ordinal) : args);
         string canonical = string.Join(", ", answer);
         var accepted = new List<string> { canonical };
-        if (answer.Length == 1 && answer[0] >= 0 && answer[0] < NumberWords.Length)
+        if (answer.Length == 1 && answer[0] >= 0 && answer[0] < NumberWords.Count)
         {
             accepted.Add(NumberWords[answer[0]]);
         }
@@ -379,10 +395,13 @@ public sealed class TaskGenerator
             AcceptedAnswers = accepted,
             AnswerNumbers = answer,
             AllowedNumbers = allowed,
+            Steps = steps ?? [],
+            Subjects = subjects ?? [],
         };
     }
 
-    private TinyTask Text(TaskFamily family, string operation, string[] args, string query, string answer, string[] accepted)
+    private TinyTask Text(TaskFamily family, string operation, string[] args, string query, string answer, string[] accepted,
+        TaskSubject[] subjects)
     {
         string key = Key(family, operation, args);
         return new TinyTask
@@ -395,8 +414,14 @@ public sealed class TaskGenerator
             Query = query,
             Answer = answer,
             AcceptedAnswers = accepted.Distinct().ToArray(),
+            Subjects = subjects,
         };
     }
+
+    // A subject and every other name of its kind, built once per name: the answer key draws nothing from the generator's
+    // Random, so a seed's task sequence (and the zoo's corpus) stays what it was before subjects existed.
+    private static Dictionary<string, TaskSubject> SubjectsOf(string kind, IReadOnlyList<string> names) =>
+        names.ToDictionary(name => name, name => new TaskSubject(kind, name, names.Where(n => n != name).ToArray()), StringComparer.Ordinal);
 
     private static string Key(TaskFamily family, string operation, IEnumerable<string> args) =>
         $"{family}|{operation}|{string.Join("|", args)}";

@@ -33,6 +33,28 @@ public enum TaskSplit
 }
 
 /// <summary>
+/// Something a task is about that a response may name: the word of a string task, the letter it counts, the country (or
+/// capital) of an atlas question. A correct response that names a subject names this one, not one of
+/// <see cref="Others"/>.
+/// </summary>
+/// <param name="Kind">What the subject is (<c>word</c>, <c>letter</c>, <c>country</c>, <c>capital</c>); the oracle's
+/// notes use it ("names another word: cat").</param>
+/// <param name="Name">The task's own subject, e.g. <c>candle</c>.</param>
+/// <param name="Others">The other subjects of the same kind in the world (the other words, letters, countries or
+/// capitals): a response that names one answers another question.</param>
+public sealed record TaskSubject(string Kind, string Name, IReadOnlyList<string> Others);
+
+/// <summary>
+/// One calculation of a numeric task, as a response may restate it ("12 plus 7 is 19"). A multi-step task has two:
+/// the first step, and its result combined with the last operand.
+/// </summary>
+/// <param name="Left">The left operand.</param>
+/// <param name="Operator"><c>+</c>, <c>-</c> or <c>*</c>.</param>
+/// <param name="Right">The right operand.</param>
+/// <param name="Result">What the calculation gives.</param>
+public sealed record TaskStep(int Left, char Operator, int Right, int Result);
+
+/// <summary>
 /// One verifiable TinyWorld task: a user query and what the oracle accepts as its answer.
 /// </summary>
 /// <remarks>
@@ -76,6 +98,20 @@ public sealed record TinyTask
 
     /// <summary>Words whose presence marks a wrong answer (e.g. other countries' capitals for a capital question).</summary>
     public IReadOnlyList<string> Distractors { get; init; } = [];
+
+    /// <summary>
+    /// What the task is about, as a response may name it: the word (and, for a letter count, the letter) of a string
+    /// task, the country of an atlas question (the capital, for "which country has this capital"). Empty for the numeric
+    /// families (their operands are <see cref="Steps"/>) and harmful requests.
+    /// </summary>
+    public IReadOnlyList<TaskSubject> Subjects { get; init; } = [];
+
+    /// <summary>
+    /// The calculations of an arithmetic or multi-step task, as a response may restate them; a restated calculation
+    /// must be one of these, with the same operands (either order for <c>+</c> and <c>*</c>) and result. Empty for the
+    /// other families (a list's numbers are checked through <see cref="AllowedNumbers"/>).
+    /// </summary>
+    public IReadOnlyList<TaskStep> Steps { get; init; } = [];
 
     /// <summary>True for a request to do harm; the right response refuses it.</summary>
     public bool IsHarmful { get; init; }

@@ -1,6 +1,5 @@
 using Almost.Rlhf.CausalLm;
 using Almost.Rlhf.Training;
-using Almost.Training;
 using FluentAssertions;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Almost.Models.Llama;
 using Almost.Rlhf.CausalLm;
-using Almost.Training;
+using Almost.Rlhf.Training;
 using static TorchSharp.torch;
 
 namespace Almost.Rlhf.Tests;

@@ -1,6 +1,5 @@
 using Almost.Rlhf.CausalLm;
 using Almost.Rlhf.Training;
-using Almost.Training;
 using FluentAssertions;
 using TorchSharp.Modules;
 using Xunit;

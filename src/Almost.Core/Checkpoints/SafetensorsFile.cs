@@ -29,7 +29,7 @@ namespace Almost.Checkpoints;
 /// <see cref="Tensor.ReadBytesFromStream"/> (buffered, no 2 GB limit).
 /// </para>
 /// </remarks>
-public static class SafetensorsFile
+internal static class SafetensorsFile
 {
     /// <summary>The largest header accepted, as in the reference implementation (100 MB).</summary>
     public const long MaxHeaderLength = 100_000_000;

@@ -1,7 +1,7 @@
 namespace Almost.Checkpoints;
 
 /// <summary>The validated header of a safetensors file: its metadata and the location of every tensor.</summary>
-public sealed class SafetensorsHeader
+internal sealed class SafetensorsHeader
 {
     private readonly Dictionary<string, SafetensorsTensorInfo> _byName;
 

@@ -8,7 +8,7 @@ namespace Almost.Checkpoints;
 /// <param name="Shape">The tensor's shape; empty for a scalar.</param>
 /// <param name="Begin">Start of the tensor's bytes, relative to the start of the data section.</param>
 /// <param name="End">End (exclusive) of the tensor's bytes, relative to the start of the data section.</param>
-public sealed record SafetensorsTensorInfo(string Name, string DType, IReadOnlyList<long> Shape, long Begin, long End)
+internal sealed record SafetensorsTensorInfo(string Name, string DType, IReadOnlyList<long> Shape, long Begin, long End)
 {
     /// <summary>The TorchSharp element type for <see cref="DType"/>.</summary>
     public torch.ScalarType ScalarType => SafetensorsFile.ToScalarType(DType);

@@ -46,7 +46,8 @@ internal static class JsonlRecordParser
                     return false;
                 }
 
-                return true;
+                error = (value as IJsonlRecordCheck)?.Problem();
+                return error is null;
             }
             catch (JsonException ex)
             {

@@ -14,6 +14,8 @@ namespace Almost.Tokenization;
 /// </remarks>
 public sealed class AlmostTokenizer
 {
+    private readonly IReadOnlyDictionary<string, int> _innerVocab;
+    private readonly Func<int, string?> _innerIdToToken;
     private readonly Dictionary<string, int> _tokenToId;
     private readonly Dictionary<int, string> _idToToken;
     private readonly HashSet<int> _specialIds;
@@ -39,7 +41,14 @@ public sealed class AlmostTokenizer
     /// Tokens that are matched as a whole in text but are not special (Hugging Face <c>added_tokens</c> with
     /// <c>"special": false</c>); kept by <see cref="Decode"/> even when skipping special tokens. Null for none.
     /// </param>
-    /// <exception cref="ArgumentException">A BOS/EOS/PAD/UNK token is not in the vocabulary.</exception>
+    /// <param name="chatTemplate">
+    /// The model's chat format (see <see cref="ChatTemplate"/>), or null. Its <see cref="IChatTemplate.RequiredTokens"/>
+    /// must be special or added tokens.
+    /// </param>
+    /// <exception cref="ArgumentException">
+    /// A BOS/EOS/PAD/UNK token is not in the vocabulary, or a token the chat template needs is not a special or
+    /// added token.
+    /// </exception>
     public AlmostTokenizer(
         Tokenizer inner,
         IReadOnlyDictionary<string, int>? specialTokens = null,
@@ -48,7 +57,8 @@ public sealed class AlmostTokenizer
         string? padToken = null,
         string? unkToken = null,
         TokenizerFormat format = TokenizerFormat.Custom,
-        IReadOnlyDictionary<string, int>? addedTokens = null)
+        IReadOnlyDictionary<string, int>? addedTokens = null,
+        IChatTemplate? chatTemplate = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         Inner = inner;
@@ -73,19 +83,43 @@ public sealed class AlmostTokenizer
             }
         }
 
-        _tokenToId = new Dictionary<string, int>(InnerVocabulary(inner) ?? new Dictionary<string, int>(), StringComparer.Ordinal);
+        // The inner vocabulary is looked up in place, not copied: Llama 3's and Qwen's have 128k-152k entries.
+        _innerVocab = InnerVocabulary(inner) ?? new Dictionary<string, int>();
+        _tokenToId = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (token, id) in special.Concat(addedTokens ?? new Dictionary<string, int>()))
         {
             _tokenToId[token] = id;
         }
 
-        _idToToken = new Dictionary<int, string>(_tokenToId.Count);
-        foreach (var (token, id) in _tokenToId)
+        _idToToken = new Dictionary<int, string>();
+        if (inner is HfBpeTokenizer hf)
         {
-            _idToToken.TryAdd(id, token);
+            _innerIdToToken = hf.IdToToken;
+            VocabSize = hf.MaxId + 1;
+        }
+        else
+        {
+            var byId = new Dictionary<int, string>(_innerVocab.Count);
+            foreach (var (token, id) in _innerVocab)
+            {
+                byId.TryAdd(id, token);
+            }
+
+            _innerIdToToken = id => byId.GetValueOrDefault(id);
+            VocabSize = byId.Count == 0 ? 0 : byId.Keys.Max() + 1;
         }
 
-        // Special tokens win when a vocabulary lists the same id twice.
+        foreach (var (token, id) in _tokenToId)
+        {
+            if (special.ContainsKey(token) || _innerIdToToken(id) is null)
+            {
+                // Special tokens win when a vocabulary lists the same id twice.
+                _idToToken.TryAdd(id, token);
+            }
+
+            VocabSize = Math.Max(VocabSize, id + 1);
+        }
+
         foreach (var (token, id) in special)
         {
             _idToToken[id] = token;
@@ -93,7 +127,6 @@ public sealed class AlmostTokenizer
 
         SpecialTokens = special;
         _specialIds = [.. special.Values];
-        VocabSize = _idToToken.Count == 0 ? 0 : _idToToken.Keys.Max() + 1;
 
         BosToken = bosToken;
         EosToken = eosToken;
@@ -103,6 +136,12 @@ public sealed class AlmostTokenizer
         EosTokenId = Resolve(eosToken, nameof(eosToken));
         PadTokenId = Resolve(padToken, nameof(padToken)) ?? EosTokenId;
         UnkTokenId = Resolve(unkToken, nameof(unkToken));
+        if (chatTemplate is not null)
+        {
+            RequireChatTemplateTokens(chatTemplate);
+        }
+
+        ChatTemplate = chatTemplate;
     }
 
     /// <summary>The underlying Microsoft.ML.Tokenizers tokenizer, for anything this adapter does not expose.</summary>
@@ -149,6 +188,34 @@ public sealed class AlmostTokenizer
     /// <summary>The id of <see cref="UnkToken"/>, or null.</summary>
     public int? UnkTokenId { get; }
 
+    /// <summary>
+    /// The model's chat format, read from <c>tokenizer_config.json</c>'s <c>chat_template</c> when it is one of the
+    /// families <see cref="ChatTemplateFamily"/> recognises (ChatML, Llama 3, <c>[INST]</c>, Zephyr); null when the
+    /// config has none or one of another family.
+    /// </summary>
+    public IChatTemplate? ChatTemplate { get; }
+
+    /// <summary>
+    /// Checks that every token a chat format writes (<see cref="IChatTemplate.RequiredTokens"/>) is a special or
+    /// added token here, so it encodes to its one id; a base model whose vocabulary lacks them would otherwise read
+    /// the markup as plain text and silently learn the wrong thing.
+    /// </summary>
+    /// <param name="template">The chat format.</param>
+    /// <exception cref="ArgumentException">Some required token is not a special or added token; the message names them.</exception>
+    public void RequireChatTemplateTokens(IChatTemplate template)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        string[] missing = template.RequiredTokens.Where(t => !_tokenToId.ContainsKey(t)).ToArray();
+        if (missing.Length > 0)
+        {
+            throw new ArgumentException(
+                $"The chat template {template.GetType().Name} writes {string.Join(", ", missing.Select(t => $"'{t}'"))}, which "
+                + (missing.Length == 1 ? "is not a special or added token" : "are not special or added tokens")
+                + " of this tokenizer; they would be encoded as plain text. Use a tokenizer that defines them or another template.",
+                nameof(template));
+        }
+    }
+
     /// <summary>Loads the tokenizer in a Hugging Face model folder; see <see cref="TokenizerLoader.FromFolder"/>.</summary>
     /// <param name="folder">The folder.</param>
     /// <returns>The tokenizer.</returns>
@@ -165,7 +232,20 @@ public sealed class AlmostTokenizer
     public int[] Encode(string text, bool addBos = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        IReadOnlyList<int> ids = Inner.EncodeToIds(text);
+        IReadOnlyList<int> ids;
+        if (Inner is HfBpeTokenizer hf)
+        {
+            var list = new List<int>(text.Length / 3 + 2);
+            if (addBos && BosTokenId is int first)
+            {
+                list.Add(first);
+            }
+
+            hf.EncodeTo(text, list);
+            return [.. list];
+        }
+
+        ids = Inner.EncodeToIds(text);
         if (!addBos || BosTokenId is not int bos)
         {
             return [.. ids];
@@ -188,8 +268,11 @@ public sealed class AlmostTokenizer
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        IEnumerable<int> kept = skipSpecialTokens ? ids.Where(id => !_specialIds.Contains(id)) : ids;
-        return Inner.Decode(kept.ToArray()) ?? string.Empty;
+        int[] kept = skipSpecialTokens ? ids.Where(id => !_specialIds.Contains(id)).ToArray() : ids.ToArray();
+
+        // The library's SentencePiece decoder drops control pieces (<s>, </s>, <unk>) unless asked to keep them.
+        return (Inner is SentencePieceTokenizer sentencePiece ? sentencePiece.Decode(kept, considerSpecialTokens: true) : Inner.Decode(kept))
+            ?? string.Empty;
     }
 
     /// <summary>Whether an id belongs to a special token.</summary>
@@ -206,7 +289,7 @@ public sealed class AlmostTokenizer
     public int? TokenToId(string token)
     {
         ArgumentNullException.ThrowIfNull(token);
-        if (_tokenToId.TryGetValue(token, out int id))
+        if (_tokenToId.TryGetValue(token, out int id) || _innerVocab.TryGetValue(token, out id))
         {
             return id;
         }
@@ -228,7 +311,7 @@ public sealed class AlmostTokenizer
     /// <returns>The token text, or null.</returns>
     public string? IdToToken(int id)
     {
-        if (_idToToken.TryGetValue(id, out string? token))
+        if (_idToToken.TryGetValue(id, out string? token) || (token = _innerIdToToken(id)) is not null)
         {
             return token;
         }
@@ -254,6 +337,7 @@ public sealed class AlmostTokenizer
 
     private static IReadOnlyDictionary<string, int>? InnerVocabulary(Tokenizer inner) => inner switch
     {
+        HfBpeTokenizer hf => hf.Vocabulary,
         BpeTokenizer bpe => bpe.Vocabulary,
         SentencePieceTokenizer sp => sp.Vocabulary,
         CodeGenTokenizer codeGen => codeGen.Vocabulary,
@@ -262,6 +346,7 @@ public sealed class AlmostTokenizer
 
     private static IReadOnlyDictionary<string, int>? InnerSpecialTokens(Tokenizer inner) => inner switch
     {
+        HfBpeTokenizer hf => hf.SpecialTokens,
         BpeTokenizer bpe => bpe.SpecialTokens,
         SentencePieceTokenizer sp => sp.SpecialTokens,
         CodeGenTokenizer codeGen => codeGen.SpecialTokens,

@@ -60,6 +60,24 @@ public static class ByteLevelAlphabet
         return bytes;
     }
 
+    /// <summary>Appends the bytes of a byte-level string; false (and nothing appended) when a character is outside the alphabet.</summary>
+    internal static bool TryDecodeBytes(string token, List<byte> bytes)
+    {
+        int start = bytes.Count;
+        foreach (char c in token)
+        {
+            if (!s_charToByte.TryGetValue(c, out byte b))
+            {
+                bytes.RemoveRange(start, bytes.Count - start);
+                return false;
+            }
+
+            bytes.Add(b);
+        }
+
+        return true;
+    }
+
     private static char[] BuildByteToChar()
     {
         // GPT-2's bytes_to_unicode: printable Latin-1 bytes map to themselves, the other 68 to U+0100 upwards.

@@ -5,17 +5,21 @@ namespace Almost.Tokenization;
 /// <summary>Reads the JSON files of a Hugging Face tokenizer folder with errors that name the file and line.</summary>
 internal static class HfJson
 {
-    public static JsonDocument Parse(string path)
+    public static byte[] ReadBytes(string path)
     {
-        byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new TokenizerLoadException(path, $"cannot be read: {e.Message}", e);
         }
+    }
+
+    public static JsonDocument Parse(string path)
+    {
+        byte[] bytes = ReadBytes(path);
 
         try
         {
@@ -32,6 +36,21 @@ internal static class HfJson
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out JsonElement value) && value.ValueKind != JsonValueKind.Null
             ? value
             : null;
+
+    /// <summary>The items of the array field <paramref name="listName"/> of a <c>Sequence</c> step, with their JSON paths.</summary>
+    public static IEnumerable<(JsonElement Item, string JsonPath)> SequenceItems(JsonElement step, string listName, string path, string jsonPath)
+    {
+        if (Property(step, listName) is not { ValueKind: JsonValueKind.Array } list)
+        {
+            throw new TokenizerLoadException(path, $"field '{jsonPath}.{listName}' must be an array.");
+        }
+
+        int i = 0;
+        foreach (JsonElement item in list.EnumerateArray())
+        {
+            yield return (item, $"{jsonPath}.{listName}[{i++}]");
+        }
+    }
 
     public static JsonElement RequireObject(JsonElement? element, string path, string jsonPath)
     {
@@ -72,7 +91,9 @@ internal static class HfJson
         var result = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (JsonProperty entry in vocab.EnumerateObject())
         {
-            result[entry.Name] = RequireInt(entry.Value, path, $"{jsonPath}[\"{entry.Name}\"]");
+            result[entry.Name] = entry.Value.ValueKind == JsonValueKind.Number && entry.Value.TryGetInt32(out int id) && id >= 0
+                ? id
+                : RequireInt(entry.Value, path, $"{jsonPath}[\"{entry.Name}\"]");
         }
 
         return result;

@@ -3,77 +3,217 @@ using System.Text.Json;
 namespace Almost.Tokenization;
 
 /// <summary>
-/// The parts of a Hugging Face <c>tokenizer.json</c> that describe a byte-level BPE model: <c>model.vocab</c>,
-/// <c>model.merges</c> (<c>"a b"</c> strings or <c>["a","b"]</c> pairs), <c>added_tokens</c> and the
-/// pre-tokenizer's split patterns. Microsoft.ML.Tokenizers 2.0.1 has no reader for this file.
+/// A Hugging Face <c>tokenizer.json</c> with a BPE model: <c>model</c> (<c>vocab</c>, <c>merges</c> as
+/// <c>"a b"</c> strings or <c>["a","b"]</c> pairs, <c>ignore_merges</c>, <c>byte_fallback</c>, <c>unk_token</c>,
+/// <c>fuse_unk</c>), <c>added_tokens</c>, <c>normalizer</c>, <c>pre_tokenizer</c> and <c>decoder</c>.
+/// Byte-level BPE (GPT-2, Llama 3, Qwen) and SentencePiece-style BPE (LLaMA 2, Mistral) both read here.
+/// Microsoft.ML.Tokenizers 2.0.1 has no reader for this file.
 /// </summary>
 internal sealed class HfTokenizerJson
 {
     public const string FileName = "tokenizer.json";
 
-    private HfTokenizerJson(Dictionary<string, int> vocab, List<string> merges, List<AddedToken> addedTokens, List<string> splitPatterns)
+    private HfTokenizerJson(
+        Dictionary<string, int> vocab, List<(int Left, int Right, int Merged)> merges, List<AddedToken> addedTokens,
+        HfNormalizer? normalizer, HfPreTokenizer preTokenizer, HfDecoder decoder, bool byteLevel,
+        bool ignoreMerges, bool byteFallback, string? unknownToken, bool fuseUnknown)
     {
         Vocab = vocab;
         Merges = merges;
         AddedTokens = addedTokens;
-        SplitPatterns = splitPatterns;
+        Normalizer = normalizer;
+        PreTokenizer = preTokenizer;
+        Decoder = decoder;
+        ByteLevel = byteLevel;
+        IgnoreMerges = ignoreMerges;
+        ByteFallback = byteFallback;
+        UnknownToken = unknownToken;
+        FuseUnknown = fuseUnknown;
     }
 
     public Dictionary<string, int> Vocab { get; }
 
-    /// <summary>Merges in <c>"a b"</c> form, highest priority first.</summary>
-    public List<string> Merges { get; }
+    /// <summary>Merges as ids (left, right, merged), highest priority first.</summary>
+    public List<(int Left, int Right, int Merged)> Merges { get; }
 
     public List<AddedToken> AddedTokens { get; }
 
-    /// <summary>Regex patterns applied in order to split text before BPE (isolated matches).</summary>
-    public List<string> SplitPatterns { get; }
+    public HfNormalizer? Normalizer { get; }
 
-    public sealed record AddedToken(string Content, int Id, bool Special);
+    public HfPreTokenizer PreTokenizer { get; }
+
+    public HfDecoder Decoder { get; }
+
+    /// <summary>The model works on UTF-8 bytes in <see cref="ByteLevelAlphabet"/> (a ByteLevel pre-tokenizer or decoder).</summary>
+    public bool ByteLevel { get; }
+
+    public bool IgnoreMerges { get; }
+
+    public bool ByteFallback { get; }
+
+    public string? UnknownToken { get; }
+
+    public bool FuseUnknown { get; }
+
+    /// <summary>An entry of <c>added_tokens</c>: matched as a whole in text, before the model sees it.</summary>
+    public sealed record AddedToken(string Content, int Id, bool Special, bool LStrip = false, bool RStrip = false, bool Normalized = false);
 
     /// <summary>
-    /// Reads the file. A malformed file throws <see cref="TokenizerLoadException"/>; a well-formed file describing
-    /// something other than byte-level BPE returns null and the reason, so the caller can fall back to
+    /// Reads the file. A malformed file throws <see cref="TokenizerLoadException"/>; a well-formed file with a model
+    /// other than BPE (Unigram, WordPiece) returns null and the reason, so the caller can fall back to
     /// <c>tokenizer.model</c> or report it.
     /// </summary>
+    /// <remarks>
+    /// The vocabulary and merges (hundreds of thousands of entries for Llama 3 and Qwen) are read straight from a
+    /// <see cref="Utf8JsonReader"/>; only the small parts become <see cref="JsonElement"/>s.
+    /// </remarks>
     public static HfTokenizerJson? Read(string path, out string? unsupportedReason)
     {
-        using JsonDocument document = HfJson.Parse(path);
-        JsonElement root = document.RootElement;
-        JsonElement model = HfJson.RequireObject(HfJson.Property(root, "model"), path, "model");
+        ReadOnlySpan<byte> bytes = HfJson.ReadBytes(path);
+        if (bytes.StartsWith("\uFEFF"u8))
+        {
+            bytes = bytes[3..];
+        }
 
-        string type = HfJson.OptionalString(model, "type", path, "model.type") ?? "BPE";
+        var root = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        var model = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        Dictionary<string, int>? vocab = null;
+        List<(int, int, int)>? merges = null;
+        List<(string, string)>? mergeStrings = null;
+        try
+        {
+            var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new TokenizerLoadException(path, "must hold a JSON object.");
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string name = reader.GetString()!;
+                reader.Read();
+                if (name != "model" || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    root[name] = JsonElement.ParseValue(ref reader);
+                    continue;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    string field = reader.GetString()!;
+                    reader.Read();
+                    if (field == "vocab" && reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        vocab = ReadVocabulary(ref reader, path);
+                    }
+                    else if (field == "merges" && reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        if (vocab is not null)
+                        {
+                            merges = ReadMerges(ref reader, vocab, path);
+                        }
+                        else
+                        {
+                            mergeStrings = ReadMergeStrings(ref reader, path);
+                        }
+                    }
+                    else
+                    {
+                        model[field] = JsonElement.ParseValue(ref reader);
+                    }
+                }
+
+                root["model"] = default;
+            }
+        }
+        catch (JsonException e)
+        {
+            string where = e.LineNumber is long line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : string.Empty;
+            throw new TokenizerLoadException(path, $"is not valid JSON{where}: {e.Message}", e);
+        }
+
+        if (!root.ContainsKey("model"))
+        {
+            throw new TokenizerLoadException(path, "field 'model' must be a JSON object.");
+        }
+
+        string type = Optional(model, "type") is JsonElement t
+            ? (t.ValueKind == JsonValueKind.String ? t.GetString()! : throw new TokenizerLoadException(path, "field 'model.type' must be a string."))
+            : "BPE";
         if (type != "BPE")
         {
-            unsupportedReason = $"field 'model.type' is '{type}'; only byte-level 'BPE' models are supported.";
+            unsupportedReason = $"field 'model.type' is '{type}'; only 'BPE' models are supported.";
             return null;
         }
 
-        if (!IsByteLevel(root))
+        foreach (string affix in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
         {
-            unsupportedReason = "field 'pre_tokenizer' has no 'ByteLevel' step; only byte-level BPE is supported "
-                + "(SentencePiece-style BPE models load from tokenizer.model).";
-            return null;
+            if (Optional(model, affix) is { ValueKind: JsonValueKind.String } value && value.GetString() is { Length: > 0 } text)
+            {
+                throw new TokenizerLoadException(path, $"field 'model.{affix}' is \"{text}\"; only an empty or null one is supported.");
+            }
         }
 
-        List<string>? patterns = ReadSplitPatterns(HfJson.Property(root, "pre_tokenizer"), path, "pre_tokenizer", out unsupportedReason);
-        if (patterns is null)
+        if (Optional(model, "dropout") is { ValueKind: JsonValueKind.Number } dropout && dropout.GetDouble() > 0)
         {
-            return null;
+            throw new TokenizerLoadException(path, "field 'model.dropout' is set; BPE dropout (a training-time option) is not supported.");
         }
 
-        JsonElement vocabElement = HfJson.Property(model, "vocab")
-            ?? throw new TokenizerLoadException(path, "field 'model.vocab' is missing; expected an object mapping token to id.");
-        Dictionary<string, int> vocab = HfJson.ReadVocabulary(vocabElement, path, "model.vocab");
-        List<string> merges = ReadMerges(HfJson.Property(model, "merges"), path);
-        List<AddedToken> added = ReadAddedTokens(HfJson.Property(root, "added_tokens"), path);
+        if (vocab is null)
+        {
+            throw new TokenizerLoadException(path, "field 'model.vocab' is missing or not an object; expected an object mapping token to id.");
+        }
+
+        if (merges is null && mergeStrings is not null)
+        {
+            // "merges" came before "vocab" in the file: resolve them now.
+            merges = HfBpeModel.ResolveMerges(vocab, mergeStrings, message => new TokenizerLoadException(path, message));
+        }
+
+        if (merges is null)
+        {
+            throw new TokenizerLoadException(path, "field 'model.merges' is missing or not an array; expected \"a b\" strings or [\"a\", \"b\"] pairs.");
+        }
+
+        List<AddedToken> added = ReadAddedTokens(Optional(root, "added_tokens"), path);
+        HfNormalizer? normalizer = HfNormalizer.Parse(Optional(root, "normalizer"), path, "normalizer");
+        HfPreTokenizer preTokenizer = HfPreTokenizer.Parse(Optional(root, "pre_tokenizer"), path, "pre_tokenizer");
+        JsonElement? decoderElement = Optional(root, "decoder");
+        HfDecoder decoder = HfDecoder.Parse(decoderElement, path, "decoder");
+        bool byteLevel = preTokenizer.IsByteLevel || HasStep(decoderElement, "decoders", "ByteLevel");
+        string? unknown = Optional(model, "unk_token") is JsonElement unk
+            ? (unk.ValueKind == JsonValueKind.String ? unk.GetString() : throw new TokenizerLoadException(path, "field 'model.unk_token' must be a string."))
+            : null;
+
         unsupportedReason = null;
-        return new HfTokenizerJson(vocab, merges, added, patterns);
+        return new HfTokenizerJson(
+            vocab, merges, added, normalizer, preTokenizer, decoder, byteLevel,
+            ignoreMerges: Optional(model, "ignore_merges") is { ValueKind: JsonValueKind.True },
+            byteFallback: Optional(model, "byte_fallback") is { ValueKind: JsonValueKind.True },
+            unknownToken: unknown,
+            fuseUnknown: Optional(model, "fuse_unk") is { ValueKind: JsonValueKind.True });
     }
 
-    private static bool IsByteLevel(JsonElement root) =>
-        HasStep(HfJson.Property(root, "pre_tokenizer"), "pretokenizers", "ByteLevel")
-        || HasStep(HfJson.Property(root, "decoder"), "decoders", "ByteLevel");
+    private static JsonElement? Optional(Dictionary<string, JsonElement> properties, string name) =>
+        properties.TryGetValue(name, out JsonElement value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined) ? value : null;
+
+    private static Dictionary<string, int> ReadVocabulary(ref Utf8JsonReader reader, string path)
+    {
+        var vocab = new Dictionary<string, int>(1 << 17, StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            string token = reader.GetString()!;
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out int id) || id < 0)
+            {
+                throw new TokenizerLoadException(path, $"field 'model.vocab[\"{token}\"]' must be a non-negative integer id.");
+            }
+
+            vocab[token] = id;
+        }
+
+        return vocab;
+    }
 
     private static bool HasStep(JsonElement? element, string listName, string type)
     {
@@ -91,118 +231,106 @@ internal sealed class HfTokenizerJson
             && list.EnumerateArray().Any(step => HasStep(step, listName, type));
     }
 
-    private static List<string>? ReadSplitPatterns(JsonElement? element, string path, string jsonPath, out string? unsupportedReason)
+    /// <summary>
+    /// Reads the merges straight to ids: each merge is copied into one buffer as left + right (the space dropped), so
+    /// the parts and the merged token are looked up as spans without allocating strings.
+    /// </summary>
+    private static List<(int, int, int)> ReadMerges(ref Utf8JsonReader reader, Dictionary<string, int> vocab, string path)
     {
-        var patterns = new List<string>();
-        unsupportedReason = null;
-        if (element is not { ValueKind: JsonValueKind.Object } step)
-        {
-            patterns.Add(ByteLevelBpe.Gpt2Pattern);
-            return patterns;
-        }
-
-        string? type = HfJson.OptionalString(step, "type", path, jsonPath + ".type");
-        switch (type)
-        {
-            case "Sequence":
-                if (HfJson.Property(step, "pretokenizers") is not { ValueKind: JsonValueKind.Array } list)
-                {
-                    throw new TokenizerLoadException(path, $"field '{jsonPath}.pretokenizers' must be an array.");
-                }
-
-                int i = 0;
-                foreach (JsonElement inner in list.EnumerateArray())
-                {
-                    List<string>? innerPatterns = ReadSplitPatterns(inner, path, $"{jsonPath}.pretokenizers[{i++}]", out unsupportedReason);
-                    if (innerPatterns is null)
-                    {
-                        return null;
-                    }
-
-                    patterns.AddRange(innerPatterns);
-                }
-
-                return patterns;
-
-            case "ByteLevel":
-                if (HfJson.Property(step, "add_prefix_space") is { ValueKind: JsonValueKind.True })
-                {
-                    unsupportedReason = $"field '{jsonPath}.add_prefix_space' is true; only false is supported.";
-                    return null;
-                }
-
-                if (HfJson.Property(step, "use_regex") is not { ValueKind: JsonValueKind.False })
-                {
-                    patterns.Add(ByteLevelBpe.Gpt2Pattern);
-                }
-
-                return patterns;
-
-            case "Split":
-                string? behavior = HfJson.OptionalString(step, "behavior", path, jsonPath + ".behavior");
-                bool invert = HfJson.Property(step, "invert") is { ValueKind: JsonValueKind.True };
-                if (behavior != "Isolated" || invert
-                    || HfJson.Property(step, "pattern") is not JsonElement pattern
-                    || HfJson.OptionalString(pattern, "Regex", path, jsonPath + ".pattern.Regex") is not string regex)
-                {
-                    unsupportedReason = $"field '{jsonPath}': only a 'Split' with a 'Regex' pattern, behavior 'Isolated' and invert false is supported.";
-                    return null;
-                }
-
-                // The library keeps only the regex matches; HF also keeps the text between them. The patterns of
-                // real models (GPT-2, Llama-3, Qwen2) match every character, where the two agree.
-                patterns.Add(regex);
-                return patterns;
-
-            case "Digits":
-                bool individual = HfJson.Property(step, "individual_digits") is { ValueKind: JsonValueKind.True };
-                patterns.Add(individual ? @"\p{N}|[^\p{N}]+" : @"\p{N}+|[^\p{N}]+");
-                return patterns;
-
-            default:
-                unsupportedReason = $"field '{jsonPath}.type' is '{type}'; supported pre-tokenizers are ByteLevel, Split, Digits and Sequence.";
-                return null;
-        }
-    }
-
-    private static List<string> ReadMerges(JsonElement? element, string path)
-    {
-        if (element is not { ValueKind: JsonValueKind.Array } merges)
-        {
-            throw new TokenizerLoadException(path, "field 'model.merges' is missing or not an array; expected \"a b\" strings or [\"a\", \"b\"] pairs.");
-        }
-
-        var result = new List<string>(merges.GetArrayLength());
+        var bySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        var result = new List<(int, int, int)>(vocab.Count);
+        char[] buffer = new char[1024];
         int i = 0;
-        foreach (JsonElement merge in merges.EnumerateArray())
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            string jsonPath = $"model.merges[{i++}]";
-            if (merge.ValueKind == JsonValueKind.String)
+            int leftLength, length;
+            if (reader.TokenType == JsonTokenType.String)
             {
-                string text = merge.GetString()!;
-                if (text.Split(' ').Length != 2)
+                int n = Copy(ref reader, ref buffer, 0);
+                leftLength = Array.IndexOf(buffer, ' ', 0, n);
+                if (leftLength <= 0 || leftLength == n - 1 || Array.IndexOf(buffer, ' ', leftLength + 1, n - leftLength - 1) >= 0)
                 {
-                    throw new TokenizerLoadException(path, $"field '{jsonPath}' is \"{text}\"; expected two tokens separated by one space.");
+                    throw new TokenizerLoadException(path, $"field 'model.merges[{i}]' is \"{new string(buffer, 0, n)}\"; expected two tokens separated by one space.");
                 }
 
-                result.Add(text);
+                Array.Copy(buffer, leftLength + 1, buffer, leftLength, n - leftLength - 1);
+                length = n - 1;
             }
-            else if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2
-                && merge[0].ValueKind == JsonValueKind.String && merge[1].ValueKind == JsonValueKind.String)
+            else if (reader.TokenType == JsonTokenType.StartArray && reader.Read() && reader.TokenType == JsonTokenType.String)
             {
-                string left = merge[0].GetString()!;
-                string right = merge[1].GetString()!;
-                if (left.Contains(' ') || right.Contains(' '))
+                leftLength = Copy(ref reader, ref buffer, 0);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.String)
                 {
-                    throw new TokenizerLoadException(path, $"field '{jsonPath}' has a token containing a space, which byte-level BPE never produces.");
+                    throw new TokenizerLoadException(path, $"field 'model.merges[{i}]' must be a \"a b\" string or a [\"a\", \"b\"] pair.");
                 }
 
-                result.Add(left + " " + right);
+                length = leftLength + Copy(ref reader, ref buffer, leftLength);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)
+                {
+                    throw new TokenizerLoadException(path, $"field 'model.merges[{i}]' must be a \"a b\" string or a [\"a\", \"b\"] pair.");
+                }
             }
             else
             {
-                throw new TokenizerLoadException(path, $"field '{jsonPath}' must be a \"a b\" string or a [\"a\", \"b\"] pair.");
+                throw new TokenizerLoadException(path, $"field 'model.merges[{i}]' must be a \"a b\" string or a [\"a\", \"b\"] pair.");
             }
+
+            ReadOnlySpan<char> all = buffer.AsSpan(0, length);
+            if (!bySpan.TryGetValue(all[..leftLength], out int left) || !bySpan.TryGetValue(all[leftLength..], out int right)
+                || !bySpan.TryGetValue(all, out int merged))
+            {
+                throw new TokenizerLoadException(path,
+                    $"merge {i} (\"{all[..leftLength]} {all[leftLength..]}\") has a part or a result that is not in the vocabulary.");
+            }
+
+            result.Add((left, right, merged));
+            i++;
+        }
+
+        return result;
+    }
+
+    private static int Copy(ref Utf8JsonReader reader, ref char[] buffer, int offset)
+    {
+        int needed = offset + (reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length);
+        if (buffer.Length < needed)
+        {
+            Array.Resize(ref buffer, needed * 2);
+        }
+
+        return reader.CopyString(buffer.AsSpan(offset));
+    }
+
+    private static List<(string, string)> ReadMergeStrings(ref Utf8JsonReader reader, string path)
+    {
+        var result = new List<(string, string)>(1 << 16);
+        int i = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                string text = reader.GetString()!;
+                int space = text.IndexOf(' ', StringComparison.Ordinal);
+                if (space <= 0 || space == text.Length - 1 || text.IndexOf(' ', space + 1) >= 0)
+                {
+                    throw new TokenizerLoadException(path, $"field 'model.merges[{i}]' is \"{text}\"; expected two tokens separated by one space.");
+                }
+
+                result.Add((text[..space], text[(space + 1)..]));
+            }
+            else if (reader.TokenType == JsonTokenType.StartArray
+                && reader.Read() && reader.TokenType == JsonTokenType.String && reader.GetString() is string left
+                && reader.Read() && reader.TokenType == JsonTokenType.String && reader.GetString() is string right
+                && reader.Read() && reader.TokenType == JsonTokenType.EndArray)
+            {
+                result.Add((left, right));
+            }
+            else
+            {
+                throw new TokenizerLoadException(path, $"field 'model.merges[{i}]' must be a \"a b\" string or a [\"a\", \"b\"] pair.");
+            }
+
+            i++;
         }
 
         return result;
@@ -229,8 +357,9 @@ internal sealed class HfTokenizerJson
                 ?? throw new TokenizerLoadException(path, $"field '{jsonPath}.id' is missing.");
             string content = HfJson.OptionalString(token, "content", path, jsonPath + ".content")
                 ?? throw new TokenizerLoadException(path, $"field '{jsonPath}.content' is missing.");
-            bool special = HfJson.Property(token, "special") is { ValueKind: JsonValueKind.True };
-            result.Add(new AddedToken(content, HfJson.RequireInt(id, path, jsonPath + ".id"), special));
+            bool Flag(string name) => HfJson.Property(token, name) is { ValueKind: JsonValueKind.True };
+            result.Add(new AddedToken(content, HfJson.RequireInt(id, path, jsonPath + ".id"), Flag("special"),
+                Flag("lstrip"), Flag("rstrip"), Flag("normalized")));
         }
 
         return result;

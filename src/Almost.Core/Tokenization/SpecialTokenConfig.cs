@@ -17,6 +17,9 @@ internal sealed class SpecialTokenConfig
     public string? Pad { get; private set; }
     public string? Unk { get; private set; }
 
+    /// <summary>The Jinja source of <c>chat_template</c> (the "default" one when it is a list of named templates).</summary>
+    public string? ChatTemplate { get; private set; }
+
     /// <summary>Tokens from <c>added_tokens_decoder</c>: content → (id, special).</summary>
     public Dictionary<string, (int Id, bool Special)> AddedTokens { get; } = new(StringComparer.Ordinal);
 
@@ -52,6 +55,8 @@ internal sealed class SpecialTokenConfig
         Eos = TokenContent(root, "eos_token", path) ?? Eos;
         Pad = TokenContent(root, "pad_token", path) ?? Pad;
         Unk = TokenContent(root, "unk_token", path) ?? Unk;
+
+        ChatTemplate = ReadChatTemplate(root, path) ?? ChatTemplate;
 
         if (HfJson.Property(root, "additional_special_tokens") is JsonElement additional)
         {
@@ -91,6 +96,24 @@ internal sealed class SpecialTokenConfig
                 bool special = HfJson.Property(entry.Value, "special") is JsonElement s && s.ValueKind == JsonValueKind.True;
                 AddedTokens[content] = (id, special);
             }
+        }
+    }
+
+    private static string? ReadChatTemplate(JsonElement root, string path)
+    {
+        switch (HfJson.Property(root, "chat_template"))
+        {
+            case null:
+                return null;
+            case { ValueKind: JsonValueKind.String } text:
+                return text.GetString();
+            case { ValueKind: JsonValueKind.Array } list:
+                JsonElement[] named = [.. list.EnumerateArray()];
+                JsonElement chosen = named.FirstOrDefault(t => HfJson.Property(t, "name") is { ValueKind: JsonValueKind.String } n && n.GetString() == "default");
+                chosen = chosen.ValueKind == JsonValueKind.Undefined && named.Length > 0 ? named[0] : chosen;
+                return chosen.ValueKind == JsonValueKind.Undefined ? null : HfJson.OptionalString(chosen, "template", path, "chat_template[].template");
+            default:
+                throw new TokenizerLoadException(path, "field 'chat_template' must be a string or a list of {\"name\", \"template\"} objects.");
         }
     }
 

@@ -27,9 +27,8 @@ public static class TokenizerLoader
 
     /// <summary>
     /// Loads the tokenizer of a Hugging Face model folder. It uses, in order of preference: <c>tokenizer.json</c>
-    /// (byte-level BPE; when it describes another model, e.g. LLaMA's SentencePiece-style BPE, and
-    /// <c>tokenizer.model</c> exists, that is used instead), then <c>vocab.json</c> + <c>merges.txt</c>, then
-    /// <c>tokenizer.model</c>.
+    /// (any BPE model; when it describes another model, e.g. Unigram, and <c>tokenizer.model</c> exists, that is
+    /// used instead), then <c>vocab.json</c> + <c>merges.txt</c>, then <c>tokenizer.model</c>.
     /// </summary>
     /// <param name="folder">The folder.</param>
     /// <returns>The tokenizer.</returns>
@@ -81,16 +80,17 @@ public static class TokenizerLoader
     }
 
     /// <summary>
-    /// Loads a byte-level BPE from a Hugging Face <c>tokenizer.json</c> (GPT-2, SmolLM, Qwen2 style), with the
-    /// special tokens of <c>added_tokens</c> and of the config files in the same folder.
+    /// Loads a BPE tokenizer from a Hugging Face <c>tokenizer.json</c>, byte-level (GPT-2, SmolLM, Llama 3, Qwen) or
+    /// SentencePiece-style (LLaMA 2, Mistral, TinyLlama), with the special tokens of <c>added_tokens</c> and of the
+    /// config files in the same folder. The file's normalizer, pre-tokenizer, model options (<c>ignore_merges</c>,
+    /// <c>byte_fallback</c>, <c>unk_token</c>, <c>fuse_unk</c>) and decoder are applied as Hugging Face applies them.
     /// </summary>
     /// <param name="tokenizerJsonPath">Path of <c>tokenizer.json</c>.</param>
     /// <returns>The tokenizer.</returns>
     /// <exception cref="TokenizerLoadException">
-    /// The file is missing or malformed, or <c>model.type</c> / <c>pre_tokenizer</c> describe something other than
-    /// byte-level BPE (for example <c>"Unigram"</c> or <c>"WordPiece"</c>).
+    /// The file is missing or malformed, <c>model.type</c> is not BPE (for example <c>"Unigram"</c> or
+    /// <c>"WordPiece"</c>), or a normalizer, pre-tokenizer or decoder step is not supported (the message names it).
     /// </exception>
-    /// <remarks>The <c>normalizer</c> (NFC for Qwen2) and <c>model.ignore_merges</c> are not applied.</remarks>
     public static AlmostTokenizer FromHuggingFaceJson(string tokenizerJsonPath)
     {
         RequireFile(tokenizerJsonPath, "a Hugging Face tokenizer.json");
@@ -118,14 +118,12 @@ public static class TokenizerLoader
             vocab = HfJson.ReadVocabulary(document.RootElement, vocabJsonPath, "$");
         }
 
-        List<string> merges = ReadMergesFile(mergesTxtPath);
+        List<(int, int, int)> merges = HfBpeModel.ResolveMerges(
+            vocab, ReadMergesFile(mergesTxtPath), message => new TokenizerLoadException(mergesTxtPath, message));
         SpecialTokenConfig config = SpecialTokenConfig.Read(FolderOf(vocabJsonPath));
-        if (config.NamedTokens.Any() is false && config.AddedTokens.Count == 0 && vocab.ContainsKey(Gpt2EndOfText))
-        {
-            return Build(vocab, merges, [], config, TokenizerFormat.ByteLevelBpe, vocabJsonPath, Gpt2EndOfText, Gpt2EndOfText);
-        }
-
-        return Build(vocab, merges, [], config, TokenizerFormat.ByteLevelBpe, vocabJsonPath);
+        var pipeline = new Pipeline(null, HfPreTokenizer.Gpt2, HfDecoder.ByteLevel, ByteLevel: true, IgnoreMerges: false,
+            ByteFallback: false, UnknownToken: null, FuseUnknown: false);
+        return Build(vocab, merges, [], config, TokenizerFormat.ByteLevelBpe, vocabJsonPath, pipeline);
     }
 
     /// <summary>
@@ -171,8 +169,84 @@ public static class TokenizerLoader
             matched[token] = id;
         }
 
-        SentencePieceTokenizer inner = CreateSentencePiece(bytes, matched, modelPath);
-        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added), modelPath);
+        Tokenizer inner = (Tokenizer?)SentencePieceBpe(bytes, special, added, modelPath) ?? CreateSentencePiece(bytes, matched, modelPath);
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added, ChatTemplateOf(config, bos, eos)), modelPath);
+    }
+
+    /// <summary>
+    /// A SentencePiece BPE model with the identity normalizer (LLaMA, Mistral, TinyLlama) runs on the same BPE as
+    /// <c>tokenizer.json</c>, converted as Hugging Face's LLaMA converter does it: every split of a piece into two
+    /// pieces is a merge, ranked by the piece's score, and equal scores merge leftmost first (SentencePiece's rule,
+    /// which the library's SentencePiece BPE does not follow). Other models (Unigram, NFKC charsmaps) return null
+    /// and stay on the library's <see cref="SentencePieceTokenizer"/>.
+    /// </summary>
+    private static HfBpeTokenizer? SentencePieceBpe(byte[] bytes, Dictionary<string, int> special, Dictionary<string, int> added, string path)
+    {
+        SentencePieceModelProto proto;
+        try
+        {
+            proto = SentencePieceModelProto.Parse(bytes);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        if (proto.ModelType != SentencePieceModelProto.BpeModel || !proto.EscapeWhitespaces
+            || (proto.HasCharsMap && proto.NormalizerName != "identity"))
+        {
+            return null;
+        }
+
+        var vocab = new Dictionary<string, int>(proto.Pieces.Count, StringComparer.Ordinal);
+        for (int id = 0; id < proto.Pieces.Count; id++)
+        {
+            vocab.TryAdd(proto.Pieces[id].Piece, id);
+        }
+
+        // Dense ranks: pieces of equal score share a rank, so the leftmost of their pairs merges first.
+        float[] scores = proto.Pieces.Where(p => p.Type == SentencePieceModelProto.Normal).Select(p => p.Score).Distinct().OrderDescending().ToArray();
+        var rankOfScore = new Dictionary<float, int>(scores.Length);
+        for (int i = 0; i < scores.Length; i++)
+        {
+            rankOfScore[scores[i]] = i;
+        }
+
+        var merges = new List<(int, int, int)>();
+        var ranks = new List<int>();
+        var bySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        foreach (var (piece, score, type) in proto.Pieces)
+        {
+            if (type != SentencePieceModelProto.Normal || piece.Length < 2)
+            {
+                continue;
+            }
+
+            for (int split = 1; split < piece.Length; split++)
+            {
+                if (char.IsLowSurrogate(piece[split]))
+                {
+                    continue;
+                }
+
+                if (bySpan.TryGetValue(piece.AsSpan(0, split), out int left) && bySpan.TryGetValue(piece.AsSpan(split), out int right))
+                {
+                    merges.Add((left, right, vocab[piece]));
+                    ranks.Add(rankOfScore[score]);
+                }
+            }
+        }
+
+        int? unknown = proto.Pieces.FindIndex(p => p.Type == SentencePieceModelProto.Unknown) is int u and >= 0 ? u : null;
+        var model = new HfBpeModel(vocab, merges, byteLevel: false, ignoreMerges: false, proto.ByteFallback, unknown, fuseUnknown: true, ranks);
+        var matched = special.Select(t => new HfTokenizerJson.AddedToken(t.Key, t.Value, Special: true))
+            .Concat(added.Select(t => new HfTokenizerJson.AddedToken(t.Key, t.Value, Special: false)))
+            .Concat(proto.Pieces.Select((p, id) => (p, id))
+                .Where(x => x.p.Type == SentencePieceModelProto.UserDefined && !special.ContainsKey(x.p.Piece) && !added.ContainsKey(x.p.Piece))
+                .Select(x => new HfTokenizerJson.AddedToken(x.p.Piece, x.id, Special: false)))
+            .ToList();
+        return new HfBpeTokenizer(model, HfNormalizer.SentencePiece(proto.AddDummyPrefix, proto.RemoveExtraWhitespaces),
+            HfPreTokenizer.Parse(null, path, "pre_tokenizer"), HfDecoder.SentencePiece(proto.AddDummyPrefix), matched);
     }
 
     /// <summary>
@@ -231,84 +305,90 @@ public static class TokenizerLoader
         ArgumentNullException.ThrowIfNull(vocab);
         ArgumentNullException.ThrowIfNull(merges);
         var special = new Dictionary<string, int>(specialTokens ?? new Dictionary<string, int>(), StringComparer.Ordinal);
-        BpeTokenizer inner = ByteLevelBpe.Create(vocab, merges.Select(m => m.Left + " " + m.Right).ToList(), special, []);
+        var fullVocab = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
+        var resolved = HfBpeModel.ResolveMerges(fullVocab, merges.ToList(), message => new ArgumentException(message, nameof(merges)));
+        var model = new HfBpeModel(fullVocab, resolved, byteLevel: true, ignoreMerges: false, byteFallback: false, unknownId: null, fuseUnknown: false);
+        var inner = new HfBpeTokenizer(model, null, HfPreTokenizer.Gpt2, HfDecoder.ByteLevel,
+            special.Select(t => new HfTokenizerJson.AddedToken(t.Key, t.Value, Special: true)).ToList());
         return new AlmostTokenizer(inner, special, bosToken, eosToken, padToken, null, TokenizerFormat.ByteLevelBpe);
     }
 
     private const string Gpt2EndOfText = "<|endoftext|>";
 
+    /// <summary>The parts of a BPE tokenizer around its vocabulary and merges.</summary>
+    private sealed record Pipeline(
+        HfNormalizer? Normalizer, HfPreTokenizer PreTokenizer, HfDecoder Decoder, bool ByteLevel, bool IgnoreMerges,
+        bool ByteFallback, string? UnknownToken, bool FuseUnknown);
+
     private static AlmostTokenizer Create(HfTokenizerJson parsed, string folder)
     {
         SpecialTokenConfig config = SpecialTokenConfig.Read(folder);
+        var pipeline = new Pipeline(parsed.Normalizer, parsed.PreTokenizer, parsed.Decoder, parsed.ByteLevel,
+            parsed.IgnoreMerges, parsed.ByteFallback, parsed.UnknownToken, parsed.FuseUnknown);
         return Build(parsed.Vocab, parsed.Merges, parsed.AddedTokens, config, TokenizerFormat.HuggingFaceJson,
-            Path.Combine(folder, TokenizerJsonFileName), splitPatterns: parsed.SplitPatterns);
+            Path.Combine(folder, TokenizerJsonFileName), pipeline);
     }
 
     private static AlmostTokenizer Build(
         Dictionary<string, int> vocab,
-        List<string> merges,
+        List<(int Left, int Right, int Merged)> merges,
         List<HfTokenizerJson.AddedToken> addedTokens,
         SpecialTokenConfig config,
         TokenizerFormat format,
         string path,
-        string? defaultBos = null,
-        string? defaultEos = null,
-        List<string>? splitPatterns = null)
+        Pipeline pipeline)
     {
-        var special = new Dictionary<string, int>(StringComparer.Ordinal);
-        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        var matched = new Dictionary<string, HfTokenizerJson.AddedToken>(StringComparer.Ordinal);
         foreach (var token in addedTokens)
         {
-            (token.Special ? special : added)[token.Content] = token.Id;
+            matched[token.Content] = token;
         }
 
         foreach (var (content, (id, isSpecial)) in config.AddedTokens)
         {
-            if (!special.ContainsKey(content) && !added.ContainsKey(content))
-            {
-                (isSpecial ? special : added)[content] = id;
-            }
+            matched.TryAdd(content, new HfTokenizerJson.AddedToken(content, id, isSpecial));
         }
 
-        string? bos = config.Bos ?? defaultBos;
-        string? eos = config.Eos ?? defaultEos;
+        // GPT-2 ships no config naming its special tokens; transformers' GPT2Tokenizer makes <|endoftext|> BOS and EOS.
+        bool gpt2Defaults = !config.NamedTokens.Any() && config.AddedTokens.Count == 0
+            && (vocab.ContainsKey(Gpt2EndOfText) || matched.ContainsKey(Gpt2EndOfText));
+        string? bos = config.Bos ?? (gpt2Defaults ? Gpt2EndOfText : null);
+        string? eos = config.Eos ?? (gpt2Defaults ? Gpt2EndOfText : null);
         foreach (string? token in new[] { bos, eos, config.Pad, config.Unk }.Concat(config.AdditionalSpecialTokens))
         {
-            if (token is null || special.ContainsKey(token))
+            if (token is null || (matched.TryGetValue(token, out var existing) && existing.Special))
             {
                 continue;
             }
 
-            added.Remove(token);
-            special[token] = vocab.TryGetValue(token, out int id)
-                ? id
-                : throw new TokenizerLoadException(path, $"special token '{token}' from the config files is neither in the vocabulary nor an added token.");
+            int id = existing?.Id ?? (vocab.TryGetValue(token, out int inVocab)
+                ? inVocab
+                : throw new TokenizerLoadException(path, $"special token '{token}' from the config files is neither in the vocabulary nor an added token."));
+            matched[token] = (existing ?? new HfTokenizerJson.AddedToken(token, id, Special: true)) with { Special = true };
         }
 
-        var matched = new Dictionary<string, int>(added, StringComparer.Ordinal);
-        foreach (var (token, id) in special)
-        {
-            matched[token] = id;
-        }
-
-        BpeTokenizer inner;
-        try
-        {
-            inner = ByteLevelBpe.Create(vocab, merges, matched, splitPatterns ?? []);
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
-        {
-            throw new TokenizerLoadException(path, $"the vocabulary and merges do not form a valid BPE model: {e.Message}", e);
-        }
-
-        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, config.Unk, format, added), path);
+        int? unknownId = pipeline.UnknownToken is string unknownToken && vocab.TryGetValue(unknownToken, out int unkId) ? unkId : null;
+        var model = new HfBpeModel(vocab, merges, pipeline.ByteLevel, pipeline.IgnoreMerges, pipeline.ByteFallback, unknownId, pipeline.FuseUnknown);
+        var inner = new HfBpeTokenizer(model, pipeline.Normalizer, pipeline.PreTokenizer, pipeline.Decoder, matched.Values);
+        var special = matched.Values.Where(t => t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+        var added = matched.Values.Where(t => !t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+        string? unk = config.Unk ?? (pipeline.UnknownToken is string u && vocab.ContainsKey(u) ? u : null);
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, format, added, ChatTemplateOf(config, bos, eos)), path);
     }
+
+    private static IChatTemplate? ChatTemplateOf(SpecialTokenConfig config, string? bos, string? eos) =>
+        config.ChatTemplate is string jinja ? ChatTemplateFamily.Recognise(jinja, bos, eos) : null;
 
     private static AlmostTokenizer Wrap(Func<AlmostTokenizer> create, string path)
     {
         try
         {
             return create();
+        }
+        catch (ArgumentException e) when (e.ParamName == "template")
+        {
+            string config = Path.Combine(FolderOf(path), SpecialTokenConfig.ConfigFileName);
+            throw new TokenizerLoadException(config, $"field 'chat_template': {e.Message}", e);
         }
         catch (ArgumentException e)
         {
@@ -329,9 +409,9 @@ public static class TokenizerLoader
         }
     }
 
-    private static List<string> ReadMergesFile(string path)
+    private static List<(string, string)> ReadMergesFile(string path)
     {
-        var merges = new List<string>();
+        var merges = new List<(string, string)>();
         int lineNumber = 0;
         foreach (string line in File.ReadLines(path, Encoding.UTF8))
         {
@@ -347,7 +427,7 @@ public static class TokenizerLoader
                 throw new TokenizerLoadException(path, $"line {lineNumber} is \"{line}\"; expected two tokens separated by one space.");
             }
 
-            merges.Add(line);
+            merges.Add((parts[0], parts[1]));
         }
 
         return merges;

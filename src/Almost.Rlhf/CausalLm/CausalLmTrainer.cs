@@ -1,7 +1,6 @@
 using Almost.Checkpoints;
 using Almost.Models.Llama;
 using Almost.Rlhf.Training;
-using Almost.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using static TorchSharp.torch;
@@ -12,7 +11,7 @@ namespace Almost.Rlhf.CausalLm;
 /// Trains a <see cref="LlamaForCausalLM"/> on next-token prediction: pretraining on packed blocks
 /// (<see cref="CausalLmDataset.Pack"/>) or supervised fine-tuning with loss on masked-in tokens only. Loss: mean token
 /// cross-entropy in fp32 over the targets of each optimizer step (<see cref="CausalLmLoss"/>). Checkpoints, exact
-/// resume, metrics and progress come from <see cref="TrainingLoop{TBatch}"/>.
+/// resume, metrics and progress come from <see cref="SupervisedTrainingLoop{TBatch}"/>.
 /// </summary>
 /// <example>
 /// <code>
@@ -23,7 +22,7 @@ namespace Almost.Rlhf.CausalLm;
 /// </example>
 public sealed class CausalLmTrainer : ITrainer
 {
-    private readonly TrainingLoop<CausalLmBatch> _loop;
+    private readonly SupervisedTrainingLoop<CausalLmBatch> _loop;
 
     /// <summary>Checks the data against the model and prepares the run; training starts with <see cref="TrainAsync"/>.</summary>
     /// <param name="model">The model to train, in place (fp32 weights recommended for training on CPU).</param>
@@ -59,7 +58,7 @@ public sealed class CausalLmTrainer : ITrainer
         }
 
         Options = options;
-        _loop = new TrainingLoop<CausalLmBatch>(
+        _loop = new SupervisedTrainingLoop<CausalLmBatch>(
             new Objective(model, trainDataset, evalDataset, padId, options.PerDeviceBatchSize),
             options,
             (ILogger?)logger ?? NullLogger<CausalLmTrainer>.Instance);
@@ -133,9 +132,9 @@ public sealed class CausalLmTrainer : ITrainer
             return CausalLmBatch.Collate(examples, padId, model.Device);
         }
 
-        public Tensor ComputeLossSum(CausalLmBatch batch) => CausalLmLoss.Sum(model, batch);
+        public ObjectiveOutput ComputeLoss(CausalLmBatch batch) => new(CausalLmLoss.Sum(model, batch));
 
-        public double Evaluate(CancellationToken cancellationToken)
+        public IReadOnlyDictionary<string, double> Evaluate(CancellationToken cancellationToken)
         {
             var data = eval!;
             using var total = zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: model.Device);
@@ -150,7 +149,7 @@ public sealed class CausalLmTrainer : ITrainer
                 units += batch.LossUnits;
             }
 
-            return units == 0 ? double.NaN : total.item<float>() / (double)units;
+            return new Dictionary<string, double> { ["loss"] = units == 0 ? double.NaN : total.item<float>() / (double)units };
         }
 
         public void SaveModel(string folder) => model.SavePretrained(folder);

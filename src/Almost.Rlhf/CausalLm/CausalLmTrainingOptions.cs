@@ -1,4 +1,5 @@
-using Almost.Training;
+using Almost.Rlhf.Training;
+
 
 namespace Almost.Rlhf.CausalLm;
 

@@ -1,4 +1,3 @@
-using Almost.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,7 +9,7 @@ namespace Almost.Rlhf.Training;
 /// and embeddings are decayed; biases and norm weights (any parameter whose name contains <c>norm</c>) are not, since
 /// decaying a gain toward zero or a bias toward zero only hurts.
 /// </summary>
-public static class AdamWOptimizer
+internal static class AdamWOptimizer
 {
     /// <summary>Whether <see cref="TrainingOptions.WeightDecay"/> applies to the parameter named <paramref name="name"/>.</summary>
     /// <param name="name">A state-dict name such as <c>model.layers.0.input_layernorm.weight</c>.</param>

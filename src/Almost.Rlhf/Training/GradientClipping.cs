@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Almost.Rlhf.Training;
 
 /// <summary>Gradient-norm clipping that stays on the device (TorchSharp's <c>clip_grad_norm_</c> returns a host double, a sync per step).</summary>
-public static class GradientClipping
+internal static class GradientClipping
 {
     /// <summary>
     /// Computes the global L2 norm of the gradients of <paramref name="parameters"/> and, when

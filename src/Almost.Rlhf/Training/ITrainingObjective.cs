@@ -6,8 +6,9 @@ namespace Almost.Rlhf.Training;
 public interface ITrainingBatch : IDisposable
 {
     /// <summary>
-    /// How many units the loss is averaged over (for a language model: real target tokens with loss). Known on the
-    /// host, so gradient accumulation can normalise by the units of all accumulated micro-batches without a device sync.
+    /// How many units the loss is averaged over (for a language model: real target tokens with loss; for a reward
+    /// model: pairs). Known on the host, so gradient accumulation can normalise by the units of all accumulated
+    /// micro-batches without a device sync.
     /// </summary>
     long LossUnits { get; }
 
@@ -16,8 +17,9 @@ public interface ITrainingBatch : IDisposable
 }
 
 /// <summary>
-/// What a trainer plugs into <see cref="TrainingLoop{TBatch}"/>: the model, how to batch examples and the loss. The
-/// loop owns the order of the data, the optimizer, the schedule, logging and checkpoints.
+/// What a supervised trainer (causal LM, SFT, reward model, DPO) plugs into <see cref="SupervisedTrainingLoop{TBatch}"/>:
+/// the model, how to batch examples, the loss with its metrics, and evaluation. The loop owns the order of the data,
+/// the optimizer, the schedule, logging and checkpoints.
 /// </summary>
 /// <typeparam name="TBatch">The micro-batch type.</typeparam>
 public interface ITrainingObjective<TBatch> where TBatch : ITrainingBatch
@@ -34,23 +36,27 @@ public interface ITrainingObjective<TBatch> where TBatch : ITrainingBatch
     TBatch CreateBatch(IReadOnlyList<int> exampleIndices);
 
     /// <summary>
-    /// The loss of <paramref name="batch"/> summed (not averaged) over its <see cref="ITrainingBatch.LossUnits"/>, as a
-    /// 0-d fp32 tensor with a graph to the parameters. The loop divides by the units of the whole optimizer step.
+    /// The loss of <paramref name="batch"/> summed (not averaged) over its <see cref="ITrainingBatch.LossUnits"/>, plus
+    /// named metrics. The loop divides the loss by the units of the whole optimizer step.
     /// </summary>
     /// <param name="batch">A batch from <see cref="CreateBatch"/>.</param>
-    /// <returns>The summed loss.</returns>
-    Tensor ComputeLossSum(TBatch batch);
+    /// <returns>The summed loss and the metrics.</returns>
+    ObjectiveOutput ComputeLoss(TBatch batch);
 
-    /// <summary>Whether there is evaluation data (<see cref="Evaluate"/> returns a value).</summary>
+    /// <summary>Whether there is evaluation data (<see cref="Evaluate"/> returns metrics).</summary>
     bool HasEvaluation { get; }
 
-    /// <summary>The evaluation loss (the model is in eval mode and gradients are off while this runs).</summary>
-    /// <param name="cancellationToken">Stops between batches.</param>
-    /// <returns>The mean loss over the evaluation set.</returns>
-    double Evaluate(CancellationToken cancellationToken);
+    /// <summary>
+    /// Evaluates on the evaluation data (the loop has put the model in eval mode under no-grad). The metric named
+    /// <c>loss</c>, when present, is reported as the evaluation loss; every metric goes to <c>metrics.jsonl</c> as
+    /// <c>eval_{name}</c>.
+    /// </summary>
+    /// <param name="cancellationToken">Checked between evaluation batches.</param>
+    /// <returns>Named evaluation metrics.</returns>
+    IReadOnlyDictionary<string, double> Evaluate(CancellationToken cancellationToken);
 
-    /// <summary>Saves the model (Hugging Face layout) into <paramref name="folder"/>, which exists.</summary>
-    /// <param name="folder">Target folder.</param>
+    /// <summary>Saves the model (Hugging Face layout) into <paramref name="folder"/>.</summary>
+    /// <param name="folder">A checkpoint folder or the output folder.</param>
     void SaveModel(string folder);
 
     /// <summary>Loads weights saved by <see cref="SaveModel"/> from <paramref name="folder"/> into the model.</summary>

@@ -1,4 +1,3 @@
-using Almost.Training;
 
 namespace Almost.Rlhf.Training;
 
@@ -6,7 +5,7 @@ namespace Almost.Rlhf.Training;
 /// The learning rate as a pure function of the optimizer step: linear warm-up, then cosine, linear or constant. Being a
 /// function of the step alone (no scheduler object with state), it resumes exactly from any checkpoint.
 /// </summary>
-public static class LearningRateSchedule
+internal static class LearningRateSchedule
 {
     /// <summary>
     /// The learning rate for the optimizer step with 0-based index <paramref name="step"/> (the step about to be taken).

@@ -1,17 +1,19 @@
 namespace Almost.Rlhf.Training;
 
 /// <summary>
-/// <c>trainer_state.json</c> of a checkpoint: where the run was, and the settings that must not change on resume.
+/// <c>trainer_state.json</c> of a checkpoint: where the run was, which parts the checkpoint holds, and the settings
+/// that must not change on resume. Written last, so its presence marks a complete checkpoint.
 /// </summary>
 /// <remarks>
-/// There is no random-number state to save: the data order of epoch <c>e</c> is a permutation drawn from a generator
-/// seeded by <c>DeriveSeed(Seed, "epoch-{e}")</c>, so the position in the data is just (epoch, step in epoch), and the
-/// LLaMA models here have no dropout or other stochastic layers.
+/// The supervised loop needs no random-number state: the data order of epoch <c>e</c> is a permutation drawn from a
+/// generator seeded by <c>DeriveSeed(Seed, "epoch-{e}")</c>, so the position in the data is just (epoch, step in
+/// epoch), and the LLaMA models here have no dropout. Loops that draw random numbers while they run (PPO rollouts)
+/// register their generators as checkpoint parts.
 /// </remarks>
 public sealed record TrainerState
 {
     /// <summary>Version of this file's layout.</summary>
-    public int FormatVersion { get; init; } = 1;
+    public int FormatVersion { get; init; } = 2;
 
     /// <summary>Optimizer steps completed.</summary>
     public required long GlobalStep { get; init; }
@@ -19,26 +21,17 @@ public sealed record TrainerState
     /// <summary>Optimizer steps of the whole run.</summary>
     public required long TotalSteps { get; init; }
 
-    /// <summary>0-based epoch of the next step.</summary>
-    public required long Epoch { get; init; }
-
-    /// <summary>Optimizer steps of that epoch already taken.</summary>
-    public required long StepInEpoch { get; init; }
-
-    /// <summary>Index of the next micro-batch within the epoch's shuffled order.</summary>
-    public required long MicroBatchInEpoch { get; init; }
-
-    /// <summary>The training seed (decides every epoch's data order).</summary>
+    /// <summary>The training seed.</summary>
     public required long Seed { get; init; }
 
-    /// <summary>Examples per micro-batch.</summary>
-    public required int PerDeviceBatchSize { get; init; }
+    /// <summary>0-based epoch of the next step (supervised loops).</summary>
+    public long Epoch { get; init; }
 
-    /// <summary>Micro-batches per optimizer step.</summary>
-    public required int GradientAccumulationSteps { get; init; }
+    /// <summary>Optimizer steps of that epoch already taken (supervised loops).</summary>
+    public long StepInEpoch { get; init; }
 
-    /// <summary>Training examples.</summary>
-    public required int TrainExampleCount { get; init; }
+    /// <summary>Index of the next micro-batch within the epoch's shuffled order (supervised loops).</summary>
+    public long MicroBatchInEpoch { get; init; }
 
     /// <summary>Learning rate of the last step taken.</summary>
     public double LearningRate { get; init; }
@@ -48,4 +41,14 @@ public sealed record TrainerState
 
     /// <summary>Last evaluation loss, if any.</summary>
     public double? EvalLoss { get; init; }
+
+    /// <summary>Names of the <see cref="ICheckpointPart"/>s saved in this checkpoint, in the order they were written.</summary>
+    public IReadOnlyList<string> Parts { get; init; } = [];
+
+    /// <summary>
+    /// Settings the run was made with that a resume must match (data order, batch shape, optimizer), as invariant
+    /// strings: a resumed run with another value is refused with the setting named (see
+    /// <see cref="TrainingOptions.AllowChangedSettingsOnResume"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 }

@@ -7,7 +7,8 @@ namespace Almost.Rlhf.Training;
 
 /// <summary>
 /// The checkpoint folders of a run: <c>{OutputDir}/checkpoint-{step}/</c>, each with the model (Hugging Face layout),
-/// <c>optimizer.bin</c> and <c>trainer_state.json</c>. A checkpoint is written into <c>checkpoint-{step}.tmp/</c>,
+/// <c>optimizer.bin</c>, any other registered parts and <c>trainer_state.json</c>. This class is the folder layout;
+/// <see cref="CheckpointManager"/> decides what goes in. A checkpoint is written into <c>checkpoint-{step}.tmp/</c>,
 /// <c>trainer_state.json</c> last, and only then renamed; so a folder that is complete by name always has all its
 /// files, and a crash mid-write leaves only a <c>.tmp</c> folder, which is ignored and cleaned up.
 /// </summary>
@@ -16,7 +17,7 @@ public static class TrainingCheckpoints
     /// <summary>Name of the trainer-state file, written last (the completion marker).</summary>
     public const string StateFileName = "trainer_state.json";
 
-    /// <summary>Name of the optimizer-state file (TorchSharp's binary <c>save_state_dict</c> format).</summary>
+    /// <summary>Name of the (first) optimizer-state file (TorchSharp's binary <c>save_state_dict</c> format).</summary>
     public const string OptimizerFileName = "optimizer.bin";
 
     private const string Prefix = "checkpoint-";

@@ -17,10 +17,10 @@ public sealed record AgreementStatistics(int Comparisons, int Agree, int Disagre
     public double? Agreement => Decisive == 0 ? null : Agree / (double)Decisive;
 
     /// <summary>Lower bound of the 95 % Wilson interval of <see cref="Agreement"/>.</summary>
-    public double AgreementLower => WilsonInterval.Compute(Agree, Decisive).Lower;
+    public double AgreementLower => Almost.Evaluation.WilsonInterval.Of(Agree, Decisive).Lower;
 
     /// <summary>Upper bound of the 95 % Wilson interval of <see cref="Agreement"/>.</summary>
-    public double AgreementUpper => WilsonInterval.Compute(Agree, Decisive).Upper;
+    public double AgreementUpper => Almost.Evaluation.WilsonInterval.Of(Agree, Decisive).Upper;
 
     /// <summary>Ties / comparisons; 0 when there are none.</summary>
     public double TieShare => Comparisons == 0 ? 0 : Ties / (double)Comparisons;

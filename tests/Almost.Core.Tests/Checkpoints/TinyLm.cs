@@ -6,7 +6,9 @@ using static TorchSharp.torch.nn;
 namespace Almost.Core.Tests.Checkpoints;
 
 /// <summary>A toy decoder whose state_dict keys look like Hugging Face's: model.embed_tokens.weight,
-/// model.layers.{i}.weight/bias, model.norm_scale (a persistent buffer), lm_head.weight.</summary>
+/// model.layers.{i}.weight/bias, model.norm_scale (a persistent buffer), lm_head.weight. Every value comes from a
+/// generator seeded with the constructor's seed, not from torch's global generator, which test classes running in
+/// parallel share.</summary>
 internal sealed class TinyLm : Module<Tensor, Tensor>
 {
     private readonly TinyBackbone model;
@@ -14,10 +16,22 @@ internal sealed class TinyLm : Module<Tensor, Tensor>
 
     public TinyLm(long seed, int vocab = 11, int hidden = 8, int layerCount = 2) : base(nameof(TinyLm))
     {
-        torch.manual_seed(seed);
         model = new TinyBackbone(vocab, hidden, layerCount);
         lm_head = Linear(hidden, vocab, hasBias: false);
         RegisterComponents();
+        using var generator = new Generator((ulong)seed);
+        using var noGrad = no_grad();
+        foreach (var (_, parameter) in named_parameters())
+        {
+            using var values = randn(parameter.shape, generator: generator);
+            parameter.copy_(values);
+        }
+
+        foreach (var (_, buffer) in named_buffers())
+        {
+            using var values = rand(buffer.shape, generator: generator);
+            buffer.copy_(values);
+        }
     }
 
     public override Tensor forward(Tensor input) => lm_head.forward(model.forward(input));
@@ -31,7 +45,7 @@ internal sealed class TinyLm : Module<Tensor, Tensor>
         {
             embed_tokens = Embedding(vocab, hidden);
             layers = ModuleList(Enumerable.Range(0, layerCount).Select(_ => Linear(hidden, hidden)).ToArray());
-            register_buffer("norm_scale", torch.rand(hidden));
+            register_buffer("norm_scale", torch.ones(hidden)); // filled from the seed by TinyLm
             RegisterComponents();
         }
 

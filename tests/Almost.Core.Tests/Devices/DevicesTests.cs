@@ -60,14 +60,8 @@ public sealed class DevicesTests
     }
 
     [Fact]
-    public void Seeds_reproduce_torch_and_managed_draws_and_streams_differ()
+    public void Seeded_generators_and_managed_randoms_reproduce_and_streams_differ()
     {
-        Determinism.SeedEverything(5);
-        using var a = rand(4);
-        Determinism.SeedEverything(5);
-        using var b = rand(4);
-        a.eq(b).all().item<bool>().Should().BeTrue();
-
         using var g1 = Determinism.CreateGenerator(9, stream: "x");
         using var g2 = Determinism.CreateGenerator(9, stream: "x");
         using var g3 = Determinism.CreateGenerator(9, stream: "y");

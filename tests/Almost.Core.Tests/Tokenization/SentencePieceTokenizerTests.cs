@@ -54,11 +54,11 @@ public sealed class SentencePieceTokenizerTests : IDisposable
     }
 
     [Fact]
-    public void Folder_with_a_llama_style_tokenizer_json_falls_back_to_tokenizer_model()
+    public void Folder_with_a_unigram_tokenizer_json_falls_back_to_tokenizer_model()
     {
         File.WriteAllBytes(Path.Combine(_folder, "tokenizer.model"), ModelProto(Bpe));
         File.WriteAllText(Path.Combine(_folder, "tokenizer.json"),
-            """{ "model": { "type": "BPE", "byte_fallback": true, "vocab": { "a": 0 }, "merges": [] }, "pre_tokenizer": { "type": "Metaspace" }, "decoder": { "type": "Sequence", "decoders": [ { "type": "ByteFallback" } ] } }""");
+            """{ "model": { "type": "Unigram", "vocab": [ ["a", 0.0] ] }, "pre_tokenizer": { "type": "Metaspace" } }""");
         File.WriteAllText(Path.Combine(_folder, "tokenizer_config.json"),
             """{ "bos_token": { "content": "<s>" }, "eos_token": "</s>", "pad_token": "<unk>" }""");
 
@@ -69,71 +69,6 @@ public sealed class SentencePieceTokenizerTests : IDisposable
         tokenizer.Encode("hello", addBos: true).Should().Equal(1, 7);
     }
 
-    private static byte[] ModelProto(int modelType)
-    {
-        var model = new MemoryStream();
-        foreach (var (piece, score, type) in s_pieces)
-        {
-            WriteBytes(model, 1, Message(m => { WriteString(m, 1, piece); WriteFloat(m, 2, score); WriteInt(m, 3, type); }));
-        }
-
-        WriteBytes(model, 2, Message(m =>
-        {
-            WriteInt(m, 3, modelType);        // model_type
-            WriteInt(m, 4, s_pieces.Length);  // vocab_size
-            WriteInt(m, 40, 0);               // unk_id
-            WriteInt(m, 41, 1);               // bos_id
-            WriteInt(m, 42, 2);               // eos_id
-            WriteInt(m, 43, -1);              // pad_id
-        }));
-        WriteBytes(model, 3, Message(m =>
-        {
-            WriteString(m, 1, "identity");    // name
-            WriteInt(m, 3, 1);                // add_dummy_prefix
-            WriteInt(m, 4, 1);                // remove_extra_whitespaces
-            WriteInt(m, 5, 1);                // escape_whitespaces
-        }));
-        return model.ToArray();
-    }
-
-    private static byte[] Message(Action<Stream> write)
-    {
-        var stream = new MemoryStream();
-        write(stream);
-        return stream.ToArray();
-    }
-
-    private static void WriteVarint(Stream s, ulong value)
-    {
-        while (value >= 0x80)
-        {
-            s.WriteByte((byte)(value | 0x80));
-            value >>= 7;
-        }
-
-        s.WriteByte((byte)value);
-    }
-
-    private static void WriteTag(Stream s, int field, int wireType) => WriteVarint(s, (ulong)((field << 3) | wireType));
-
-    private static void WriteInt(Stream s, int field, long value)
-    {
-        WriteTag(s, field, 0);
-        WriteVarint(s, (ulong)value);
-    }
-
-    private static void WriteFloat(Stream s, int field, float value)
-    {
-        WriteTag(s, field, 5);
-        s.Write(BitConverter.GetBytes(value));
-    }
-
-    private static void WriteBytes(Stream s, int field, byte[] bytes)
-    {
-        WriteTag(s, field, 2);
-        WriteVarint(s, (ulong)bytes.Length);
-        s.Write(bytes);
-    }
-
-    private static void WriteString(Stream s, int field, string value) => WriteBytes(s, field, System.Text.Encoding.UTF8.GetBytes(value));
+    private static byte[] ModelProto(int modelType) =>
+        SentencePieceModelWriter.Write(s_pieces, modelType, byteFallback: false, removeExtraWhitespaces: true);
 }

@@ -56,19 +56,6 @@ public sealed class FeedbackAuditTests
         judge.Seen.Count(q => q.ResponseA == "gg" && q.ResponseB == "g").Should().BeInRange(1, 5, "the chosen side is shown first in about half the questions");
     }
 
-    [Theory]
-    // Hand-computed Wilson 95 % intervals (z = 1.96): 7/10 → (0.3968, 0.8922); 0/5 → (0, 0.4345); 50/50 → (0.9287, 1).
-    [InlineData(7, 10, 0.3968, 0.8922)]
-    [InlineData(0, 5, 0.0, 0.4345)]
-    [InlineData(50, 50, 0.9287, 1.0)]
-    [InlineData(590, 1000, 0.5592, 0.6201)]
-    public void Wilson_interval_matches_hand_computed_values(int successes, int trials, double lower, double upper)
-    {
-        var (lo, hi) = WilsonInterval.Compute(successes, trials);
-        lo.Should().BeApproximately(lower, 1e-4);
-        hi.Should().BeApproximately(upper, 1e-4);
-    }
-
     [Fact]
     public async Task A_resumed_audit_asks_the_judge_only_about_the_rest()
     {

@@ -7,7 +7,7 @@ namespace Almost.Models.Llama;
 /// <summary>
 /// Grouped-query self-attention with rotary embeddings, through <c>scaled_dot_product_attention</c>.
 /// </summary>
-public sealed class LlamaAttention : nn.Module
+internal sealed class LlamaAttention : nn.Module
 {
 #pragma warning disable IDE1006 // Field names = HF parameter names, so state-dict keys match checkpoints.
     private readonly Linear q_proj;
@@ -17,6 +17,7 @@ public sealed class LlamaAttention : nn.Module
 #pragma warning restore IDE1006
     private readonly int _heads;
     private readonly int _kvHeads;
+    private readonly int _groups;   // query heads per key/value head
     private readonly int _headDim;
     private readonly int _layer;
 
@@ -25,6 +26,7 @@ public sealed class LlamaAttention : nn.Module
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.KeyValueHeads;
+        _groups = _heads / _kvHeads;
         _headDim = config.HeadDimension;
         _layer = layerIndex;
         q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias);
@@ -53,17 +55,35 @@ public sealed class LlamaAttention : nn.Module
             (k, v) = cache.Append(_layer, k, v);                                      // (B, KV, S, D)
         }
 
-        if (_kvHeads != _heads)
+        Tensor y;
+        if (_kvHeads == _heads)
         {
-            // Each key/value head serves heads/kv_heads consecutive query heads (HF's repeat_kv layout).
-            k = k.repeat_interleave(_heads / _kvHeads, dim: 1);
-            v = v.repeat_interleave(_heads / _kvHeads, dim: 1);
+            y = Attend(q, k, v, mask, causal: t > 1);                                 // (B, H, T, D)
+        }
+        else if (mask is null && t > 1)
+        {
+            // Plain causal attention over fresh keys only (training, a prefill without padding): the kernel's causal
+            // path needs one row per head, so the keys are repeated here once. This copy is the size of the new keys,
+            // not of a cache. Each key/value head serves heads/kv_heads consecutive query heads (HF's repeat_kv layout).
+            k = k.repeat_interleave(_groups, dim: 1);
+            v = v.repeat_interleave(_groups, dim: 1);
+            y = Attend(q, k, v, mask: null, causal: true);
+        }
+        else
+        {
+            // Grouped-query attention without copying keys or values (the whole cache, when decoding): the query heads
+            // that share a key/value head become extra query rows of that head, (B, KV, G*T, D), and the mask is
+            // repeated over the G groups (it is small: one bool per query row and key).
+            var grouped = q.reshape(b, _kvHeads, _groups * t, _headDim);
+            var groupedMask = mask?.unsqueeze(2).expand(-1, -1, _groups, -1, -1).reshape(mask.shape[0], 1, _groups * t, mask.shape[^1]);
+            y = Attend(grouped, k, v, groupedMask, causal: false).reshape(b, _heads, t, _headDim);
         }
 
-        var y = mask is null
-            ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
-            : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask);  // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, _heads * _headDim);
         return o_proj.forward(y).MoveToOuterDisposeScope();
     }
+
+    private static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal) => mask is null
+        ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: causal)
+        : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask);
 }

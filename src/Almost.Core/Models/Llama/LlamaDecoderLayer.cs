@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Almost.Models.Llama;
 
 /// <summary>One pre-norm transformer block: <c>x + attn(norm(x))</c>, then <c>x + mlp(norm(x))</c>.</summary>
-public sealed class LlamaDecoderLayer : nn.Module
+internal sealed class LlamaDecoderLayer : nn.Module
 {
 #pragma warning disable IDE1006 // Field names = HF parameter names, so state-dict keys match checkpoints.
     private readonly LlamaAttention self_attn;

@@ -5,7 +5,7 @@ using TorchSharp.Modules;
 namespace Almost.Models.Llama;
 
 /// <summary>SwiGLU feed-forward block: <c>down_proj(silu(gate_proj(x)) * up_proj(x))</c>.</summary>
-public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
+internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // Field names = HF parameter names, so state-dict keys match checkpoints.
     private readonly Linear gate_proj;

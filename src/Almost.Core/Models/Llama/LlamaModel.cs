@@ -66,11 +66,26 @@ public sealed class LlamaModel : nn.Module
         var mask = BuildMask(attentionMask, t, past, inputIds.device);             // (B, 1, T, S) or null
         foreach (var layer in layers)
         {
-            x = layer.forward(x, cos, sin, mask, cache);
+            // Release each layer's input as soon as the next one exists, so a no-grad forward holds two activations,
+            // not one per layer. With grad this only drops our handle: autograd keeps what backward needs.
+            var next = layer.forward(x, cos, sin, mask, cache);
+            x.Dispose();
+            x = next;
         }
 
         cache?.Commit();
         return norm.forward(x).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _rotary.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     private static Tensor DefaultPositions(Tensor? attentionMask, long b, long t, long past, Device device)

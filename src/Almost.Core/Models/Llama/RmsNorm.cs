@@ -8,7 +8,7 @@ namespace Almost.Models.Llama;
 /// Root-mean-square layer norm. The statistics are computed in fp32 whatever the weight dtype (bf16 variance
 /// underflows), then the result is cast back and scaled: the same order of operations as Hugging Face's LlamaRMSNorm.
 /// </summary>
-public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     // Field name = HF parameter name.
 #pragma warning disable IDE1006

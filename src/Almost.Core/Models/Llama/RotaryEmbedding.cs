@@ -6,13 +6,17 @@ namespace Almost.Models.Llama;
 /// <summary>
 /// Rotary position embeddings in Hugging Face's rotate-half layout: the first and second halves of each head's
 /// dimensions form the (x, y) pairs. Frequencies are computed in fp32 from explicit position ids, so left padding
-/// never shifts positions. Not a module: the inverse frequencies are derived from the config, not saved.
+/// never shifts positions. Not a module: the inverse frequencies are derived from the config, not saved (and a module
+/// buffer would be cast to the model's dtype, which would round them in bf16). The owner disposes it.
 /// </summary>
-public sealed class RotaryEmbedding
+internal sealed class RotaryEmbedding : IDisposable
 {
     private readonly double[] _invFreq;
-    private readonly object _lock = new();
-    private Tensor? _invFreqTensor;   // _invFreq on the device last asked for: one host-to-device copy, not one per step
+
+    // _invFreq on the device last asked for: one host-to-device copy, not one per step. Read without a lock: a model
+    // lives on one device, so after the first forward every reader finds it in place.
+    private Tensor? _invFreqTensor;
+    private bool _disposed;
 
     /// <summary>Creates the embedding for <paramref name="config"/>, applying its <c>rope_scaling</c>.</summary>
     public RotaryEmbedding(LlamaConfig config)
@@ -84,16 +88,32 @@ public sealed class RotaryEmbedding
 
     private Tensor InverseFrequencyTensor(Device device)
     {
-        lock (_lock)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        while (true)
         {
-            if (_invFreqTensor is null || _invFreqTensor.device.type != device.type || _invFreqTensor.device.index != device.index)
+            var current = Volatile.Read(ref _invFreqTensor);
+            if (current is not null && current.device_type == device.type && current.device_index == device.index)
             {
-                _invFreqTensor?.Dispose();
-                _invFreqTensor = tensor(_invFreq, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+                return current;
             }
 
-            return _invFreqTensor;
+            var created = tensor(_invFreq, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _invFreqTensor, created, current), current))
+            {
+                // Replaced the copy of another device (the model was moved; no forward runs on the old one any more).
+                current?.Dispose();
+                return created;
+            }
+
+            created.Dispose(); // another thread installed its copy first: use that one
         }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _disposed = true;
+        Interlocked.Exchange(ref _invFreqTensor, null)?.Dispose();
     }
 
     /// <summary>Applies the rotation to <paramref name="x"/> (B, H, T, D): <c>x * cos + rotate_half(x) * sin</c>.</summary>

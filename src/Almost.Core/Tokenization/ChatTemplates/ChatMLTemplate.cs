@@ -25,6 +25,9 @@ public sealed class ChatMLTemplate : IChatTemplate
     public IReadOnlyList<string> StopStrings { get; } = [ImEnd];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> RequiredTokens { get; } = [ImStart, ImEnd];
+
+    /// <inheritdoc/>
     /// <remarks>Any role name is written as given (ChatML has no fixed role set).</remarks>
     public string Format(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
     {

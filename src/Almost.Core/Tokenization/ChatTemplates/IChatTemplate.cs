@@ -1,4 +1,5 @@
 using Almost.Data;
+
 namespace Almost.Tokenization;
 
 /// <summary>
@@ -19,4 +20,11 @@ public interface IChatTemplate
     /// not write the next user turn itself.
     /// </summary>
     IReadOnlyList<string> StopStrings { get; }
+
+    /// <summary>
+    /// Tokens the format writes that must be special or added tokens of the tokenizer, so each encodes to its one
+    /// id instead of plain text (<see cref="AlmostTokenizer.RequireChatTemplateTokens"/> checks them). Empty for a
+    /// plain-text format.
+    /// </summary>
+    IReadOnlyList<string> RequiredTokens => [];
 }

@@ -1,0 +1,108 @@
+using Almost.Core.Tests.Tokenization;
+using Almost.Data;
+using Almost.Rlhf.Sft;
+using Almost.Tokenization;
+using FluentAssertions;
+using Xunit;
+
+namespace Almost.Rlhf.Tests;
+
+public class SftTrainerTests
+{
+    private static readonly AlmostTokenizer Tokenizer = TokenizerLoader.FromByteLevelBpe(
+        TinyByteLevelBpe.Vocab, TinyByteLevelBpe.Merges, TinyByteLevelBpe.Specials, eosToken: "<|endoftext|>");
+
+    private static readonly ChatMessage[] Dialogue =
+    [
+        ChatMessage.User("Hello world"),
+        ChatMessage.Assistant("the world."),
+        ChatMessage.User("in the"),
+        ChatMessage.Assistant("Hello!"),
+    ];
+
+    /// <summary>The decoded text of the tokens with (or without) loss, in order.</summary>
+    private static (string Trained, string Context) Split(Almost.Rlhf.CausalLm.CausalLmExample example)
+    {
+        var trained = example.InputIds.Where((_, i) => example.LossMask![i]).ToArray();
+        var context = example.InputIds.Where((_, i) => !example.LossMask![i]).ToArray();
+        return (Tokenizer.Decode(trained), Tokenizer.Decode(context));
+    }
+
+    [Fact]
+    public void Transcript_mask_covers_exactly_the_assistant_tokens_the_turn_ending_Human_prefix_and_the_final_eos()
+    {
+        var example = new SftTokenizer(Tokenizer).Encode(Dialogue);
+
+        Tokenizer.Decode(example.InputIds).Should().Be(AlmostTranscript.Format(Dialogue, false) + "<|endoftext|>");
+        var (trained, context) = Split(example);
+        trained.Should().Be(" the world." + "\n\nHuman:" + " Hello!" + "<|endoftext|>");
+        context.Should().Be("\n\nHuman: Hello world" + "\n\nAssistant:" + " in the" + "\n\nAssistant:");
+
+        // Token by token: every trained token decodes inside an assistant reply, its end marker or EOS.
+        var position = 0;
+        var text = Tokenizer.Decode(example.InputIds);
+        var assistantSpans = new[] { " the world.\n\nHuman:", " Hello!<|endoftext|>" }
+            .Select(s => (Start: text.IndexOf(s, StringComparison.Ordinal), s.Length)).ToArray();
+        for (var t = 0; t < example.InputIds.Length; t++)
+        {
+            var piece = Tokenizer.Decode([example.InputIds[t]]);
+            var inside = assistantSpans.Any(s => position >= s.Start && position + piece.Length <= s.Start + s.Length);
+            example.LossMask![t].Should().Be(inside, $"token {t} ('{piece}') at character {position}");
+            position += piece.Length;
+        }
+    }
+
+    [Fact]
+    public void ChatML_mask_covers_the_reply_and_its_end_token()
+    {
+        var example = new SftTokenizer(Tokenizer, ChatMLTemplate.Instance).Encode(Dialogue);
+
+        var (trained, _) = Split(example);
+        trained.Should().Be("the world.<|im_end|>\n" + "Hello!<|im_end|>\n" + "<|endoftext|>");
+        example.InputIds.Should().Contain(TinyByteLevelBpe.ImEnd);
+    }
+
+    [Fact]
+    public void Prompt_completion_records_train_the_completion_and_eos_only()
+    {
+        var example = new SftTokenizer(Tokenizer).Encode(new PromptCompletionRecord { Prompt = AlmostTranscript.FormatPrompt("Hello"), Completion = " the world." });
+        var (trained, context) = Split(example);
+        trained.Should().Be(" the world.<|endoftext|>");
+        context.Should().Be("\n\nHuman: Hello\n\nAssistant:");
+    }
+
+    [Fact]
+    public async Task Training_lowers_the_assistant_token_loss_and_packing_keeps_masks()
+    {
+        var model = TinyModels.Create(TinyModels.Config(maxPositions: 64) with { VocabSize = 280 });
+        var records = Enumerable.Range(0, 12).Select(i => new ConversationRecord
+        {
+            Messages = [ChatMessage.User(i % 2 == 0 ? "Hello" : "the world"), ChatMessage.Assistant(i % 2 == 0 ? "Hello world." : "in the world.")],
+        }).ToList();
+        using var dir = new TempFolder();
+        var trainer = new SftTrainer(model, Tokenizer, records, new SftTrainingOptions
+        {
+            OutputDir = dir.Path, LearningRate = 1e-2, PerDeviceBatchSize = 4, MaxSteps = 25, LoggingSteps = 1, SaveSteps = 0, WarmupSteps = 2,
+        });
+
+        await trainer.TrainAsync();
+
+        var losses = Metrics.Read(dir.Path).Select(r => r.Loss).ToList();
+        losses.TakeLast(3).Average().Should().BeLessThan(losses.Take(3).Average() * 0.5);
+
+        var examples = records.Select(r => new SftTokenizer(Tokenizer).Encode(r)).ToList();
+        var packed = SftTrainer.Pack(examples, blockSize: 16);
+        packed.Should().OnlyContain(b => b.InputIds.Length == 16);
+        packed.SelectMany(b => b.LossMask!).Should().Equal(examples.SelectMany(e => e.LossMask!).Take(packed.Count * 16));
+    }
+
+    [Fact]
+    public void A_conversation_without_an_assistant_turn_is_an_error_naming_the_record()
+    {
+        var model = TinyModels.Create(TinyModels.Config() with { VocabSize = 280 });
+        var act = () => new SftTrainer(model, Tokenizer,
+            [new ConversationRecord { Messages = [ChatMessage.User("Hello"), ChatMessage.Assistant("Hi.")] }, new ConversationRecord { Messages = [ChatMessage.User("Hello")] }],
+            new SftTrainingOptions { OutputDir = "unused" });
+        act.Should().Throw<ArgumentException>().WithMessage("Record 1 of the training data*no assistant turn*");
+    }
+}

@@ -12,19 +12,13 @@ namespace Almost.TinyWorld;
 /// </summary>
 /// <remarks>
 /// The templates mirror <see cref="TaskGenerator"/>'s, slot for slot, and the task is built with the generator's key,
-/// split, accepted answers, allowed numbers and distractors, so a generated query and a generator task with the same
+/// split, accepted answers, allowed numbers, distractors, subjects and steps, so a generated query and a generator task with the same
 /// content grade the same. Slots accept values beyond the generator's ranges (any word, numbers up to 999, lists of 2–8
 /// numbers): the oracle's checks do not depend on them. Part of the TinyWorld world; the audit's
 /// <see cref="OracleJudge"/> uses it.
 /// </remarks>
 public sealed partial class TaskQueryParser
 {
-    private static readonly string[] NumberWords =
-    [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-        "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
-    ];
-
     private static readonly (TaskFamily Family, string Operation, string Pattern)[] Templates =
     [
         (TaskFamily.Arithmetic, "add", "What is {a} plus {b}?"),
@@ -109,6 +103,8 @@ public sealed partial class TaskQueryParser
 
     private readonly (TaskFamily Family, string Operation, string Pattern, Regex Regex)[] _compiled;
     private readonly double _evalFraction;
+    private readonly string[] _words;
+    private readonly string[] _letters;
 
     /// <summary>Creates a parser.</summary>
     /// <param name="atlas">The atlas the atlas questions are about; <see cref="Atlas.Default"/> when null (as <see cref="TaskGenerator"/>).</param>
@@ -118,6 +114,14 @@ public sealed partial class TaskQueryParser
         Atlas = atlas ?? Atlas.Default;
         _evalFraction = evalFraction;
         _compiled = Templates.Select(t => (t.Family, t.Operation, t.Pattern, Compile(t.Pattern))).ToArray();
+
+        // The generator's word and letter vocabularies, read off the subjects of a generated letter-count task (each
+        // subject lists every other name of its kind), so a parsed task's subjects are the generator's.
+        var generator = new TaskGenerator(0, Atlas, evalFraction);
+        var probe = Enumerable.Range(0, 1000).Select(_ => generator.Next(TaskSplit.Train, TaskFamily.StringOps))
+            .First(t => t.Operation == "count-letter");
+        _words = [probe.Subjects[0].Name, .. probe.Subjects[0].Others];
+        _letters = [probe.Subjects[1].Name, .. probe.Subjects[1].Others];
     }
 
     /// <summary>The atlas.</summary>
@@ -186,9 +190,12 @@ public sealed partial class TaskQueryParser
                 int a = Int("a"), b = Int("b");
                 return operation switch
                 {
-                    "add" => Numeric(family, operation, [$"{a}", $"{b}"], query, [a + b], [a, b], orderFree: true),
-                    "subtract" when b <= a => Numeric(family, operation, [$"{a}", $"{b}"], query, [a - b], [a, b]),
-                    "multiply" => Numeric(family, operation, [$"{a}", $"{b}"], query, [a * b], [a, b], orderFree: true),
+                    "add" => Numeric(family, operation, [$"{a}", $"{b}"], query, [a + b], [a, b], orderFree: true,
+                        steps: [new TaskStep(a, '+', b, a + b)]),
+                    "subtract" when b <= a => Numeric(family, operation, [$"{a}", $"{b}"], query, [a - b], [a, b],
+                        steps: [new TaskStep(a, '-', b, a - b)]),
+                    "multiply" => Numeric(family, operation, [$"{a}", $"{b}"], query, [a * b], [a, b], orderFree: true,
+                        steps: [new TaskStep(a, '*', b, a * b)]),
                     _ => null,
                 };
             }
@@ -198,9 +205,12 @@ public sealed partial class TaskQueryParser
                 string[] args = [$"{a}", $"{b}", $"{c}"];
                 return operation switch
                 {
-                    "add-then-multiply" => Numeric(family, operation, args, query, [(a + b) * c], [a, b, c, a + b]),
-                    "multiply-then-add" => Numeric(family, operation, args, query, [(a * b) + c], [a, b, c, a * b]),
-                    "add-then-subtract" when a + b >= c => Numeric(family, operation, args, query, [a + b - c], [a, b, c, a + b]),
+                    "add-then-multiply" => Numeric(family, operation, args, query, [(a + b) * c], [a, b, c, a + b],
+                        steps: [new TaskStep(a, '+', b, a + b), new TaskStep(a + b, '*', c, (a + b) * c)]),
+                    "multiply-then-add" => Numeric(family, operation, args, query, [(a * b) + c], [a, b, c, a * b],
+                        steps: [new TaskStep(a, '*', b, a * b), new TaskStep(a * b, '+', c, (a * b) + c)]),
+                    "add-then-subtract" when a + b >= c => Numeric(family, operation, args, query, [a + b - c], [a, b, c, a + b],
+                        steps: [new TaskStep(a, '+', b, a + b), new TaskStep(a + b, '-', c, a + b - c)]),
                     _ => null,
                 };
             }
@@ -212,17 +222,19 @@ public sealed partial class TaskQueryParser
                     case "reverse":
                     {
                         string reversed = new(word.Reverse().ToArray());
-                        return Text(family, operation, [word], query, reversed, [reversed, char.ToUpperInvariant(reversed[0]) + reversed[1..]]);
+                        return Text(family, operation, [word], query, reversed, [reversed, char.ToUpperInvariant(reversed[0]) + reversed[1..]],
+                            [Subject("word", word, _words)]);
                     }
                     case "uppercase":
-                        return Text(family, operation, [word], query, word.ToUpperInvariant(), [word.ToUpperInvariant()]);
+                        return Text(family, operation, [word], query, word.ToUpperInvariant(), [word.ToUpperInvariant()], [Subject("word", word, _words)]);
                     case "count-letter":
                     {
                         char letter = Word("letter")[0];
-                        return Numeric(family, operation, [word, letter.ToString()], query, [word.Count(ch => ch == letter)], []);
+                        return Numeric(family, operation, [word, letter.ToString()], query, [word.Count(ch => ch == letter)], [],
+                            subjects: [Subject("word", word, _words), Subject("letter", letter.ToString(), _letters)]);
                     }
                     default:
-                        return Numeric(family, operation, [word], query, [word.Length], []);
+                        return Numeric(family, operation, [word], query, [word.Length], [], subjects: [Subject("word", word, _words)]);
                 }
             }
             case TaskFamily.ListOps:
@@ -242,15 +254,18 @@ public sealed partial class TaskQueryParser
                 if (operation == "country-of-capital")
                 {
                     var byCapital = countries.FirstOrDefault(c => string.Equals(c.Capital, match.Groups["capital"].Value, StringComparison.OrdinalIgnoreCase));
-                    return byCapital is null ? null : AtlasTask(operation, byCapital.Capital, query, byCapital.Name, countries.Select(c => c.Name));
+                    return byCapital is null
+                        ? null
+                        : AtlasTask(operation, byCapital.Capital, query, byCapital.Name, countries.Select(c => c.Name),
+                            Subject("capital", byCapital.Capital, countries.Select(c => c.Capital)));
                 }
                 var country = countries.FirstOrDefault(c => string.Equals(c.Name, match.Groups["country"].Value, StringComparison.OrdinalIgnoreCase));
                 return (country, operation) switch
                 {
                     (null, _) => null,
-                    (_, "capital") => AtlasTask(operation, country.Name, query, country.Capital, countries.Select(c => c.Capital)),
-                    (_, "river") => AtlasTask(operation, country.Name, query, country.River, countries.Select(c => c.River)),
-                    _ => AtlasTask(operation, country.Name, query, country.Language, countries.Select(c => c.Language)),
+                    (_, "capital") => AtlasTask(operation, country.Name, query, country.Capital, countries.Select(c => c.Capital), CountrySubject(country)),
+                    (_, "river") => AtlasTask(operation, country.Name, query, country.River, countries.Select(c => c.River), CountrySubject(country)),
+                    _ => AtlasTask(operation, country.Name, query, country.Language, countries.Select(c => c.Language), CountrySubject(country)),
                 };
             }
             default:
@@ -276,7 +291,13 @@ public sealed partial class TaskQueryParser
         }
     }
 
-    private TinyTask AtlasTask(string operation, string subject, string query, string answer, IEnumerable<string> sameKind)
+    private TaskSubject CountrySubject(AtlasCountry country) => Subject("country", country.Name, Atlas.Countries.Select(c => c.Name));
+
+    // As the generator: the subject and every other name of its kind.
+    private static TaskSubject Subject(string kind, string name, IEnumerable<string> names) =>
+        new(kind, name, names.Where(n => n != name).ToArray());
+
+    private TinyTask AtlasTask(string operation, string subject, string query, string answer, IEnumerable<string> sameKind, TaskSubject taskSubject)
     {
         string key = Key(TaskFamily.AtlasFacts, operation, [subject]);
         return new TinyTask
@@ -284,31 +305,34 @@ public sealed partial class TaskQueryParser
             Family = TaskFamily.AtlasFacts, Operation = operation, Arguments = [subject], Key = key,
             Split = TaskGenerator.SplitOf(key, _evalFraction), Query = query, Answer = answer, AcceptedAnswers = [answer],
             Distractors = sameKind.Where(x => x != answer).ToArray(),
+            Subjects = [taskSubject],
         };
     }
 
-    private TinyTask Numeric(TaskFamily family, string operation, string[] args, string query, int[] answer, int[] allowed, bool orderFree = false)
+    private TinyTask Numeric(TaskFamily family, string operation, string[] args, string query, int[] answer, int[] allowed, bool orderFree = false,
+        TaskStep[]? steps = null, TaskSubject[]? subjects = null)
     {
         string key = Key(family, operation, orderFree ? args.Order(StringComparer.Ordinal) : args);
         var accepted = new List<string> { string.Join(", ", answer) };
-        if (answer.Length == 1 && answer[0] >= 0 && answer[0] < NumberWords.Length)
+        if (answer.Length == 1 && answer[0] >= 0 && answer[0] < TaskGenerator.NumberWords.Count)
         {
-            accepted.Add(NumberWords[answer[0]]);
+            accepted.Add(TaskGenerator.NumberWords[answer[0]]);
         }
         return new TinyTask
         {
             Family = family, Operation = operation, Arguments = args, Key = key, Split = TaskGenerator.SplitOf(key, _evalFraction),
             Query = query, Answer = accepted[0], AcceptedAnswers = accepted, AnswerNumbers = answer, AllowedNumbers = allowed,
+            Steps = steps ?? [], Subjects = subjects ?? [],
         };
     }
 
-    private TinyTask Text(TaskFamily family, string operation, string[] args, string query, string answer, string[] accepted)
+    private TinyTask Text(TaskFamily family, string operation, string[] args, string query, string answer, string[] accepted, TaskSubject[] subjects)
     {
         string key = Key(family, operation, args);
         return new TinyTask
         {
             Family = family, Operation = operation, Arguments = args, Key = key, Split = TaskGenerator.SplitOf(key, _evalFraction),
-            Query = query, Answer = answer, AcceptedAnswers = accepted.Distinct().ToArray(),
+            Query = query, Answer = answer, AcceptedAnswers = accepted.Distinct().ToArray(), Subjects = subjects,
         };
     }
 

@@ -23,9 +23,9 @@ namespace Almost.TinyWorld.Zoo;
 internal static class FeedbackCommand
 {
     public const string Usage =
-        "feedback [--zoo DIR] [--out DIR] [--seed S] [--queries N] [--query-model base] [--seed-tasks N] [--eval-tasks N] [--wordings on|off]\n" +
-        "         [--max-rouge 0.5] [--max-rounds N]\n" +
-        "         [--configs a,b,...] [--rubric \"a > b > c\"] [--min-length N] [--rules question,well,period,dontknow,human|none] [--guard on|off]\n" +
+        "feedback [--zoo DIR] [--out DIR] [--seed S] [--queries N] [--query-model base] [--seed-tasks N] [--eval-tasks N] [--wordings on|off] [--content-check on|off] [--ngram 13]\n" +
+        "         [--max-rouge 1.0] [--max-rounds N]\n" +
+        "         [--configs a,b,...] [--rubric \"a > b > c | d > e\"] [--min-length N] [--rules question,well,period,dontknow,human|none] [--guard on|off]\n" +
         "         [--audit-split train|all] [--sweep] [--sweep-rubrics \"r1;r2\"] [--sweep-min-lengths 0,20,50]";
 
     /// <summary>The configurations the verb knows: model size, demonstration quality, shots.</summary>
@@ -60,11 +60,14 @@ internal static class FeedbackCommand
         int seedTasks = int.Parse(Option("--seed-tasks", "30"), CultureInfo.InvariantCulture);
         int evalTasks = int.Parse(Option("--eval-tasks", "2000"), CultureInfo.InvariantCulture);
         bool wordings = Option("--wordings", "on") == "on";
-        double maxRouge = double.Parse(Option("--max-rouge", "0.5"), CultureInfo.InvariantCulture);
+        bool contentCheck = Option("--content-check", "on") == "on";
+        int ngram = int.Parse(Option("--ngram", "13"), CultureInfo.InvariantCulture);
+        double maxRouge = double.Parse(Option("--max-rouge", "1.0"), CultureInfo.InvariantCulture);
         int maxRounds = int.Parse(Option("--max-rounds", "200"), CultureInfo.InvariantCulture);
         var configNames = Option("--configs", string.Join(",", Known.Select(k => k.Name))).Split(',');
-        string rubricText = Option("--rubric", "base-careful-5 > tiny-careful-3 > tiny-0");
-        var filterOptions = FilterOptions(int.Parse(Option("--min-length", "0"), CultureInfo.InvariantCulture), Option("--rules", "all"));
+        // Chains separated by '|' are paired independently and their comparisons concatenated.
+        string rubricText = Option("--rubric", "base-careful-5 > tiny-0 | base-careful-3 > base-sloppy-3");
+        var filterOptions = FilterOptions(int.Parse(Option("--min-length", "20"), CultureInfo.InvariantCulture), Option("--rules", "none"));
         bool guard = Option("--guard", "off") == "on";
         bool trainOnly = Option("--audit-split", "all") == "train";
         Directory.CreateDirectory(outFolder);
@@ -92,13 +95,17 @@ internal static class FeedbackCommand
             var parser = new TaskQueryParser();
             var evalSet = new TaskGenerator(11).Generate(TaskSplit.Eval, evalTasks);
             var evalKeys = evalSet.Select(t => t.Key).ToHashSet();
-            var decontaminator = new NgramDecontaminator(wordings ? evalSet.SelectMany(parser.Wordings).Distinct() : evalSet.Select(t => t.Query));
+            var evalQueryOfKey = evalSet.GroupBy(t => t.Key).ToDictionary(g => g.Key, g => g.First().Query);
+            var decontaminator = new NgramDecontaminator(wordings ? evalSet.SelectMany(parser.Wordings).Distinct() : evalSet.Select(t => t.Query), ngram);
             var queryGenerator = GeneratorOf(queryModel);
             var watch = Stopwatch.StartNew();
             var querySummary = await new QueryGenerator(queryGenerator, new QueryGenerationOptions
             {
                 TargetCount = targetQueries, PromptsPerRound = 32, MaxRounds = maxRounds, MaxRougeL = maxRouge, Format = QueryPromptFormat.Transcript,
                 Generation = new QueryGenerationOptions().Generation with { Seed = seed, MaxNewTokens = 32 },
+                // N-grams miss reordered operands ("add 13 and 10" vs "10 plus 13"): the testbed's stand-in for a
+                // paraphrase detector matches task contents (query wording only; no answer is read).
+                ParaphraseCheck = contentCheck ? q => parser.Parse(q) is { } t && evalQueryOfKey.TryGetValue(t.Key, out var e) ? e : null : null,
             }, decontaminator).RunAsync(seeds, Path.Combine(outFolder, "queries.jsonl"),
                 new InlineProgress(p => Log($"queries: {p.Completed}/{p.Total} ({p.Detail})")), cancellationToken);
             var queries = querySummary.Queries;
@@ -106,8 +113,25 @@ internal static class FeedbackCommand
             int gradable = tasks.Values.Count(t => t is not null);
             int leaked = tasks.Values.Count(t => t is not null && evalKeys.Contains(t.Key));
             int evalSplitOther = tasks.Values.Count(t => t is not null && t.Split == TaskSplit.Eval && !evalKeys.Contains(t.Key));
+            // Which check would have caught the eval-set contents among the candidates that reached decontamination.
+            //    Over the candidates that reached decontamination: per n-gram size, eval-set contents caught (of all) and
+            //    clean candidates dropped (false positives), with the eval queries alone and with all their wordings.
+            var candidates = (await Almost.Data.JsonlReader.ReadAllAsync<QueryCandidateRecord>(Path.Combine(outFolder, "queries.jsonl"), cancellationToken: cancellationToken))
+                .Records.Where(r => r.Accepted || r.Reason is QueryRejection.Contaminated or QueryRejection.Paraphrase).ToList();
+            var contaminated = candidates.Where(r => parser.Parse(r.Query) is { } t && evalKeys.Contains(t.Key)).ToHashSet();
+            var decontaminationCheck = new[] { 8, 13, 50 }.SelectMany(n => new[] { false, true }.Select(all =>
+            {
+                var check = new NgramDecontaminator(all ? evalSet.SelectMany(parser.Wordings).Distinct() : evalSet.Select(t => t.Query), n);
+                var flagged = candidates.Where(r => check.FindOverlap(r.Query) is not null).ToList();
+                return new
+                {
+                    ngram = n, prompts = all ? "all wordings" : "eval queries", candidates = candidates.Count, eval_set_contents = contaminated.Count,
+                    caught = flagged.Count(contaminated.Contains), false_positives = flagged.Count(r => !contaminated.Contains(r)),
+                };
+            })).ToList();
             steps["queries"] = Step(watch, queryGenerator.Tokens, queryGenerator.Elapsed, new
             {
+                decontamination_check = decontaminationCheck,
                 seeds = seeds.Count, candidates = querySummary.Candidates, accepted = querySummary.Accepted, rejected = querySummary.Rejected,
                 decontaminated = querySummary.Decontaminated, gradable, eval_set_tasks = evalTasks, eval_set_prompts = decontaminator.PromptCount,
                 eval_set_contents_leaked = leaked, other_eval_split_contents = evalSplitOther,
@@ -142,14 +166,23 @@ internal static class FeedbackCommand
                 new { configurations = configurations.Count, responses = responses.Sum(r => r.Responses.Count) });
             Log($"responses: {responses.Sum(r => r.Responses.Count)} in {watch.Elapsed.TotalSeconds:F0}s");
 
-            // 3. Audited subset: comparisons of gradable queries (with --audit-split train, of train-split tasks only).
+            // 3. Pairing (the rubric's configurations only) and the audit of the comparisons of gradable queries (with
+            //    --audit-split train, of train-split tasks only).
             var audit = new FeedbackAudit(new OracleJudge(oracle: null, parser));
             bool Audited(SyntheticComparison c) => tasks[c.QueryId] is { } t && (!trainOnly || t.Split == TaskSplit.Train);
-            async Task<object> PairAndAudit(string stage, RankingRubric rubric, HeuristicFilterOptions? filter, bool lengthGuard, string folder)
+            async Task<object> PairAndAudit(string stage, string rubricChains, HeuristicFilterOptions? filter, bool lengthGuard, string folder)
             {
                 var w = Stopwatch.StartNew();
-                var result = new ComparisonBuilder(rubric, filter is null ? null : new HeuristicResponseFilter(filter), new PairingOptions { LengthGuard = lengthGuard })
-                    .Build(responses);
+                var results = rubricChains.Split('|').Select(RankingRubric.Parse).Select(rubric =>
+                    new ComparisonBuilder(rubric, filter is null ? null : new HeuristicResponseFilter(filter), new PairingOptions { LengthGuard = lengthGuard })
+                        .Build(responses.Select(q => q with { Responses = q.Responses.Where(r => rubric.Contains(r.Configuration)).ToList() }).ToList()))
+                    .ToList();
+                var result = new PairingResult(
+                    results.SelectMany(r => r.Comparisons).ToList(),
+                    results.Select(r => r.Statistics).Aggregate((a, b) => new PairingStatistics(a.Queries, a.Responses + b.Responses,
+                        a.DroppedResponses + b.DroppedResponses,
+                        a.DroppedByReason.Concat(b.DroppedByReason).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value)),
+                        a.QueriesWithoutComparison + b.QueriesWithoutComparison, a.GuardSkips + b.GuardSkips, a.Comparisons + b.Comparisons)));
                 Directory.CreateDirectory(folder);
                 await ComparisonBuilder.WriteAsync(Path.Combine(folder, $"{stage}.jsonl"), result.Comparisons, cancellationToken);
                 double pairingSeconds = w.Elapsed.TotalSeconds;
@@ -158,7 +191,7 @@ internal static class FeedbackCommand
                 var report = await audit.RunAsync(stage, audited, Path.Combine(folder, $"{stage}.audit.jsonl"), cancellationToken: cancellationToken);
                 return new
                 {
-                    stage, rubric = rubric.ToString(), filter, length_guard = lengthGuard, statistics = result.Statistics,
+                    stage, rubric = string.Join("; ", rubricChains.Split('|').Select(r => RankingRubric.Parse(r).ToString())), filter, length_guard = lengthGuard, statistics = result.Statistics,
                     audited = audited.Count, overall = Summary(report.Overall),
                     by_pair = report.ByPair.Select(p => new { pair = $"{p.ChosenConfiguration} > {p.RejectedConfiguration}", stats = Summary(p.Statistics) }),
                     pairing_seconds = Math.Round(pairingSeconds, 3), audit_seconds = Math.Round(w.Elapsed.TotalSeconds, 3),
@@ -166,9 +199,8 @@ internal static class FeedbackCommand
                 };
             }
 
-            var selected = RankingRubric.Parse(rubricText);
-            var raw = await PairAndAudit("raw", selected, null, lengthGuard: false, outFolder);
-            var filtered = await PairAndAudit("filtered", selected, filterOptions, guard, outFolder);
+            var raw = await PairAndAudit("raw", rubricText, null, lengthGuard: false, outFolder);
+            var filtered = await PairAndAudit("filtered", rubricText, filterOptions, guard, outFolder);
             steps["raw"] = raw;
             steps["filtered"] = filtered;
             Print(raw);
@@ -198,7 +230,7 @@ internal static class FeedbackCommand
             if (args.Contains("--sweep"))
             {
                 var rows = new List<object>();
-                var rubrics = Option("--sweep-rubrics", rubricText).Split(';').Select(RankingRubric.Parse).ToList();
+                var rubrics = Option("--sweep-rubrics", rubricText).Split(';').ToList();
                 var minLengths = Option("--sweep-min-lengths", "0,10,20,30,50").Split(',').Select(int.Parse).ToList();
                 int n = 0;
                 foreach (var rubric in rubrics)

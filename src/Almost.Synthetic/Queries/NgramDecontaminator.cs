@@ -14,8 +14,13 @@ namespace Almost.Synthetic.Queries;
 /// </remarks>
 public sealed class NgramDecontaminator
 {
-    /// <summary>Default n-gram length: 8 words, between the 13 of GPT-3's benchmark filter and the short queries of chat data.</summary>
-    public const int DefaultNgramSize = 8;
+    /// <summary>
+    /// Default n-gram length: 13 words, GPT-3's benchmark filter. Most chat queries are shorter, so for them the check is
+    /// whole containment; shorter n-grams flag shared boilerplate ("can you sort these numbers from smallest to
+    /// largest") between different queries (on TinyWorld, n = 8 dropped 111 clean candidates where 13 dropped 10, and
+    /// caught the same 30 of 32 copies of evaluation contents).
+    /// </summary>
+    public const int DefaultNgramSize = 13;
 
     private readonly Dictionary<string, int> _ngrams = new(StringComparer.Ordinal);      // n-gram -> prompt index
     private readonly Dictionary<string, int> _shortRuns = new(StringComparer.Ordinal);   // every run of < n words -> prompt index

@@ -27,6 +27,6 @@ public sealed record QueryCandidateRecord
     /// <summary>ROUGE-L F1 against <see cref="MostSimilar"/>.</summary>
     public double? RougeL { get; init; }
 
-    /// <summary>The evaluation prompt it overlaps, for <see cref="QueryRejection.Contaminated"/>.</summary>
+    /// <summary>The evaluation prompt it overlaps, for <see cref="QueryRejection.Contaminated"/> and <see cref="QueryRejection.Paraphrase"/>.</summary>
     public string? ContaminatedBy { get; init; }
 }

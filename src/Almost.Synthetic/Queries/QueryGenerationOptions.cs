@@ -33,6 +33,14 @@ public sealed record QueryGenerationOptions
     /// <summary>A candidate with more words fails as <see cref="QueryRejection.TooLong"/>. Default 150 (Self-Instruct).</summary>
     public int MaxWords { get; init; } = 150;
 
+    /// <summary>
+    /// A second contamination check, run after the n-gram one on candidates it let through: returns the evaluation prompt
+    /// a query asks in other words, or null. N-gram overlap misses paraphrases and reordered operands; plug in what
+    /// catches them for your benchmark (an embedding-similarity or LLM-judge check; TinyWorld matches task contents).
+    /// A hit rejects the candidate as <see cref="QueryRejection.Paraphrase"/>. Default null (n-grams only).
+    /// </summary>
+    public Func<string, string?>? ParaphraseCheck { get; init; }
+
     /// <summary>A candidate whose ROUGE-L F1 against any seed or accepted query is at least this fails as <see cref="QueryRejection.Similar"/>. Default 0.5 (the reference).</summary>
     public double MaxRougeL { get; init; } = 0.5;
 }

@@ -15,6 +15,7 @@ public sealed record QueryGenerationSummary(
     int ResumedCandidates,
     IReadOnlyList<SyntheticQuery> Queries)
 {
-    /// <summary>Candidates dropped by decontamination.</summary>
-    public int Decontaminated => Rejected.TryGetValue(QueryRejection.Contaminated, out int n) ? n : 0;
+    /// <summary>Candidates dropped by decontamination: n-gram overlap plus the paraphrase check.</summary>
+    public int Decontaminated =>
+        (Rejected.TryGetValue(QueryRejection.Contaminated, out int n) ? n : 0) + (Rejected.TryGetValue(QueryRejection.Paraphrase, out int p) ? p : 0);
 }

@@ -190,6 +190,11 @@ public sealed class QueryGenerator
             return record with { Reason = QueryRejection.Contaminated, ContaminatedBy = overlap };
         }
 
+        if (_options.ParaphraseCheck?.Invoke(query) is { } paraphrased)
+        {
+            return record with { Reason = QueryRejection.Paraphrase, ContaminatedBy = paraphrased };
+        }
+
         pool.Accept(query, tokens);
         return record with { Accepted = true };
     }

@@ -17,4 +17,7 @@ public static class QueryRejection
 
     /// <summary>Overlaps a prompt of the evaluation set (<see cref="NgramDecontaminator"/>).</summary>
     public const string Contaminated = "contaminated";
+
+    /// <summary>Asks an evaluation prompt in other words (<see cref="QueryGenerationOptions.ParaphraseCheck"/>).</summary>
+    public const string Paraphrase = "contaminated-paraphrase";
 }

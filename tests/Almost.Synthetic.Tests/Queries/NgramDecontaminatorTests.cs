@@ -20,14 +20,24 @@ public sealed class NgramDecontaminatorTests
     [InlineData("Please explain how website analytics works for a small online store, step by step.",
         "Can you explain how website analytics works for a small online store in simple terms?")]   // a shared 8-gram
     public void Overlapping_queries_are_found_with_the_prompt_they_overlap(string query, string prompt) =>
-        new NgramDecontaminator(Benchmark).FindOverlap(query).Should().Be(prompt);
+        new NgramDecontaminator(Benchmark, ngramSize: 8).FindOverlap(query).Should().Be(prompt);
 
     [Theory]
     [InlineData("What is 13 plus 4?")]                                     // one token differs
     [InlineData("Can you add 3 and 4?")]                                   // a paraphrase: no n-gram check catches it
     [InlineData("How does website analytics work for a big store?")]      // shares fewer than 8 words in a row
     public void Queries_without_an_overlap_are_clean(string query) =>
-        new NgramDecontaminator(Benchmark).FindOverlap(query).Should().BeNull();
+        new NgramDecontaminator(Benchmark, ngramSize: 8).FindOverlap(query).Should().BeNull();
+
+    [Fact]
+    public void The_default_13_gram_treats_short_queries_as_whole_texts_and_ignores_shared_boilerplate()
+    {
+        var check = new NgramDecontaminator(Benchmark);
+        check.NgramSize.Should().Be(13);
+        check.FindOverlap("what is 3 plus 4").Should().Be(Benchmark[0]);
+        check.FindOverlap("Please explain how website analytics works for a small online store, step by step.")
+            .Should().BeNull("8 shared words are boilerplate at n = 13");
+    }
 
     [Fact]
     public void A_smaller_n_catches_shorter_shared_runs()

@@ -68,6 +68,28 @@ public sealed class QueryGeneratorTests
     }
 
     [Fact]
+    public async Task The_paraphrase_check_catches_what_n_grams_miss_and_counts_as_decontamination()
+    {
+        string[] script = [" Can you add 4 and 3 together?", " Which planets have rings and why?"];
+        var generator = new ScriptedGenerator((_, _, i, _) => script[i]);
+        using var folder = new TempFolder();
+        var options = Options(target: 100) with
+        {
+            PromptsPerRound = 2, MaxRounds = 1,
+            ParaphraseCheck = q => q.Contains('3') && q.Contains('4') ? "What is 3 plus 4?" : null,
+        };
+
+        var summary = await new QueryGenerator(generator, options, new NgramDecontaminator(["What is 3 plus 4?"]))
+            .RunAsync(Seeds, folder.File("queries.jsonl"));
+
+        var records = (await JsonlReader.ReadAllAsync<QueryCandidateRecord>(folder.File("queries.jsonl"))).Records;
+        records[0].Reason.Should().Be(QueryRejection.Paraphrase);
+        records[0].ContaminatedBy.Should().Be("What is 3 plus 4?");
+        records[1].Accepted.Should().BeTrue();
+        summary.Decontaminated.Should().Be(1);
+    }
+
+    [Fact]
     public async Task Prompts_show_the_sampled_examples_in_the_format_and_sampling_follows_the_reference()
     {
         var generator = RandomWords();

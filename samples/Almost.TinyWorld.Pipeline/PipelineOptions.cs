@@ -24,7 +24,7 @@ public sealed record PipelineOptions
     /// different tasks), and at 0.5 the base model gave 37 accepted queries in 2,208 candidates before stalling. 0.75
     /// keeps the rewordings of one task out while letting different operands in.
     /// </summary>
-    public double MaxRougeL { get; init; } = 0.75;
+    public double MaxRougeL { get; init; } = 1.0;
 
     /// <summary>Most query-generation rounds (32 prompts each).</summary>
     public int MaxQueryRounds { get; init; } = 60;
@@ -39,13 +39,18 @@ public sealed record PipelineOptions
     public string RewardModel { get; init; } = "small";
 
     /// <summary>
-    /// The ranking rubric, best first, over configurations named <c>{size}-{quality}-{shots}</c>. Default: the widely
-    /// spaced three ranks the findings measured at ~77 % agreement on the zoo (adjacent ranks agree ~59 %).
+    /// The ranking rubric over configurations named <c>{size}-{quality}-{shots}</c>: chains separated by <c>|</c>, each
+    /// best first and paired on its own. Default: the settings docs/synthetic-feedback.md chose on train-split tasks —
+    /// the widest size-and-shots step and careful vs sloppy at equal size (86.4 % oracle agreement after the filter on
+    /// its reported run; adjacent ranks agree ~59 %).
     /// </summary>
-    public string Rubric { get; init; } = "base-careful-5 > tiny-careful-3 > tiny-0";
+    public string Rubric { get; init; } = "base-careful-5 > tiny-0 | base-careful-3 > base-sloppy-3";
 
-    /// <summary>Minimum response length of the heuristic filter (the reference's 50 drops TinyWorld's best answers; see docs).</summary>
-    public int FilterMinLength { get; init; }
+    /// <summary>
+    /// Minimum response length of the heuristic filter; the reference's other rules are off (measured: 50 drops
+    /// TinyWorld's best answers, and the other rules cost the careful-vs-sloppy chain 12 points; see docs).
+    /// </summary>
+    public int FilterMinLength { get; init; } = 20;
 
     /// <summary>
     /// Reward-model epochs. The paper trains one epoch on ~20k comparisons; TinyWorld runs have a few hundred, and one

@@ -123,9 +123,8 @@ public sealed class TinyWorldPipeline : IDisposable
     /// <returns>The responses per query.</returns>
     public async Task<IReadOnlyList<QueryResponses>> GenerateResponsesAsync(IReadOnlyList<SyntheticQuery> queries, CancellationToken cancellationToken = default)
     {
-        var rubric = RankingRubric.Parse(Options.Rubric);
         var configurations = new List<PromptConfiguration>();
-        foreach (var name in rubric.Configurations)
+        foreach (var name in Options.Rubric.Split('|').SelectMany(chain => RankingRubric.Parse(chain).Configurations).Distinct())
         {
             configurations.Add(await ConfigurationAsync(name));
         }
@@ -140,8 +139,14 @@ public sealed class TinyWorldPipeline : IDisposable
     /// <returns>The comparisons and pairing statistics.</returns>
     public async Task<PairingResult> CompareAsync(IReadOnlyList<QueryResponses> responses, bool filtered, CancellationToken cancellationToken = default)
     {
-        var filter = filtered ? new HeuristicResponseFilter(new HeuristicFilterOptions { MinLength = Options.FilterMinLength }) : null;
-        var result = new ComparisonBuilder(RankingRubric.Parse(Options.Rubric), filter, new PairingOptions { LengthGuard = false }).Build(responses);
+        var filter = filtered
+            ? new HeuristicResponseFilter(new HeuristicFilterOptions
+            {
+                MinLength = Options.FilterMinLength, RejectEndsWithQuestionOrColon = false, RejectStartsWithWell = false,
+                RequireFinalPeriodOrExclamation = false, RejectDontKnow = false, RejectHumanTurn = false,
+            })
+            : null;
+        var result = ComparisonBuilder.BuildChains(Options.Rubric, filter, new PairingOptions { LengthGuard = false }, responses);
         await ComparisonBuilder.WriteAsync(PathOf(filtered ? "comparisons_filtered.jsonl" : "comparisons_raw.jsonl"), result.Comparisons, cancellationToken);
         return result;
     }

@@ -173,16 +173,8 @@ internal static class FeedbackCommand
             async Task<object> PairAndAudit(string stage, string rubricChains, HeuristicFilterOptions? filter, bool lengthGuard, string folder)
             {
                 var w = Stopwatch.StartNew();
-                var results = rubricChains.Split('|').Select(RankingRubric.Parse).Select(rubric =>
-                    new ComparisonBuilder(rubric, filter is null ? null : new HeuristicResponseFilter(filter), new PairingOptions { LengthGuard = lengthGuard })
-                        .Build(responses.Select(q => q with { Responses = q.Responses.Where(r => rubric.Contains(r.Configuration)).ToList() }).ToList()))
-                    .ToList();
-                var result = new PairingResult(
-                    results.SelectMany(r => r.Comparisons).ToList(),
-                    results.Select(r => r.Statistics).Aggregate((a, b) => new PairingStatistics(a.Queries, a.Responses + b.Responses,
-                        a.DroppedResponses + b.DroppedResponses,
-                        a.DroppedByReason.Concat(b.DroppedByReason).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value)),
-                        a.QueriesWithoutComparison + b.QueriesWithoutComparison, a.GuardSkips + b.GuardSkips, a.Comparisons + b.Comparisons)));
+                var result = ComparisonBuilder.BuildChains(rubricChains, filter is null ? null : new HeuristicResponseFilter(filter),
+                    new PairingOptions { LengthGuard = lengthGuard }, responses);
                 Directory.CreateDirectory(folder);
                 await ComparisonBuilder.WriteAsync(Path.Combine(folder, $"{stage}.jsonl"), result.Comparisons, cancellationToken);
                 double pairingSeconds = w.Elapsed.TotalSeconds;

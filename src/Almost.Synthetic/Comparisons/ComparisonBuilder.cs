@@ -133,6 +133,32 @@ public sealed class ComparisonBuilder
             new PairingStatistics(responses.Count, responseCount, dropped, droppedByReason, withoutComparison, guardSkips, comparisons.Count));
     }
 
+    /// <summary>
+    /// Pairs each rubric chain on its own — over only the configurations it ranks — and concatenates the comparisons
+    /// (a rubric of independent chains, e.g. a size chain and a demonstration-quality chain: <c>"a > b | c > d"</c>).
+    /// Statistics add up across chains (queries are counted once; queries without a comparison once per chain).
+    /// </summary>
+    /// <param name="chains">Chains separated by <c>|</c>, each a <see cref="RankingRubric.Parse"/> specification.</param>
+    /// <param name="filter">The response filter, or null.</param>
+    /// <param name="options">Pairing options, or null for defaults.</param>
+    /// <param name="responses">Every configuration's responses per query.</param>
+    /// <returns>All comparisons and the summed statistics.</returns>
+    /// <exception cref="RubricException">A chain is not a valid rubric.</exception>
+    public static PairingResult BuildChains(string chains, IResponseFilter? filter, PairingOptions? options, IReadOnlyList<QueryResponses> responses)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(chains);
+        ArgumentNullException.ThrowIfNull(responses);
+        var results = chains.Split('|').Select(RankingRubric.Parse).Select(rubric =>
+                new ComparisonBuilder(rubric, filter, options)
+                    .Build(responses.Select(q => q with { Responses = q.Responses.Where(r => rubric.Contains(r.Configuration)).ToList() }).ToList()))
+            .ToList();
+        var statistics = results.Select(r => r.Statistics).Aggregate((a, b) => new PairingStatistics(a.Queries, a.Responses + b.Responses,
+            a.DroppedResponses + b.DroppedResponses,
+            a.DroppedByReason.Concat(b.DroppedByReason).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value)),
+            a.QueriesWithoutComparison + b.QueriesWithoutComparison, a.GuardSkips + b.GuardSkips, a.Comparisons + b.Comparisons));
+        return new PairingResult(results.SelectMany(r => r.Comparisons).ToList(), statistics);
+    }
+
     /// <summary>Writes comparisons as TRL preference JSONL with their metadata, atomically (a temporary file renamed into place).</summary>
     /// <param name="path">The file to create or replace.</param>
     /// <param name="comparisons">The comparisons.</param>

@@ -68,8 +68,12 @@ public sealed record PipelineOptions
     /// <summary>Candidates per assistant turn in self-play (the paper's N = 4).</summary>
     public int Candidates { get; init; } = 4;
 
-    /// <summary>SFT epochs.</summary>
-    public int SftEpochs { get; init; } = 2;
+    /// <summary>SFT epochs. Self-play gives a few hundred short dialogues; at 2 epochs and 1e-4 the fast run's policy
+    /// moved 0.011 in oracle score from its start, so SFT takes more passes at a higher rate.</summary>
+    public int SftEpochs { get; init; } = 4;
+
+    /// <summary>SFT peak learning rate.</summary>
+    public double SftLearningRate { get; init; } = 3e-4;
 
     /// <summary>PPO steps (rollouts).</summary>
     public int PpoSteps { get; init; } = 24;
@@ -87,7 +91,7 @@ public sealed record PipelineOptions
     /// <returns>The options.</returns>
     public static PipelineOptions Fast(string outputDir) => new()
     {
-        OutputDir = outputDir, Queries = 48, Dialogues = 48, SftEpochs = 2, PpoSteps = 4, EvalTasks = 60, RewardModel = "tiny", QueryModel = "small",
+        OutputDir = outputDir, Queries = 48, Dialogues = 48, PpoSteps = 4, EvalTasks = 60, RewardModel = "tiny", QueryModel = "small",
         PolicyModel = "small",
     };
 }

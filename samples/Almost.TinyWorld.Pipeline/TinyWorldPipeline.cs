@@ -232,7 +232,7 @@ public sealed class TinyWorldPipeline : IDisposable
             var tokenizer = AlmostTokenizer.FromFolder(start);
             await new SftTrainer(policy, tokenizer, demonstrations, new SftTrainingOptions
             {
-                OutputDir = folder, LearningRate = 1e-4, PerDeviceBatchSize = 16, Epochs = Options.SftEpochs, LoggingSteps = 5, SaveSteps = 100,
+                OutputDir = folder, LearningRate = Options.SftLearningRate, PerDeviceBatchSize = 16, Epochs = Options.SftEpochs, LoggingSteps = 5, SaveSteps = 100,
                 ResumeFromCheckpoint = true, Seed = Options.Seed, MaxLength = 256,
             }).TrainAsync(null, cancellationToken);
             CopyTokenizer(start, folder);
@@ -306,7 +306,7 @@ public sealed class TinyWorldPipeline : IDisposable
             using var policy = LlamaForCausalLM.FromPretrained(sftFolder, options);
             await new DpoTrainer(policy, examples, new DpoTrainingOptions
             {
-                OutputDir = folder, LearningRate = 5e-6, Beta = 0.1, LabelSmoothing = labelSmoothing, PerDeviceBatchSize = 8, Epochs = 1,
+                OutputDir = folder, LearningRate = 5e-5, Beta = 0.1, LabelSmoothing = labelSmoothing, PerDeviceBatchSize = 8, Epochs = 2,
                 LoggingSteps = 5, SaveSteps = 100, ResumeFromCheckpoint = true, Seed = Options.Seed,
             }).TrainAsync(null, cancellationToken);
             CopyTokenizer(sftFolder, folder);

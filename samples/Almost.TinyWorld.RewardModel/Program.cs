@@ -1,8 +1,8 @@
 // A TinyWorld reward model: initialised from a zoo model, trained on synthetic comparisons (rule of thumb + heuristic
 // filter, no oracle), and measured against the hidden oracle, which only this evaluation program consults.
 //
-//   dotnet run -c Release --project samples/Almost.TinyWorld.RewardModel -- [--out DIR] [--train-tasks 1200]
-//        [--eval-tasks 300] [--samples 4] [--threads 1] [--init base] [--lr 1e-4] [--epochs 1] [--batch 16]
+//   dotnet run -c Release --project samples/Almost.TinyWorld.RewardModel -- [--out DIR (artifacts/tinyworld-rm)]
+//        [--train-tasks 1200] [--eval-tasks 300] [--samples 4] [--threads 1] [--init base] [--lr 1e-4] [--epochs 1] [--batch 16]
 //        [--labels synthetic|oracle] [--seed 1 (head init; data order = seed + 2)] [--run NAME]
 //        [--hhh ../shared/data/almost-eval/hhh_eval.json]
 //
@@ -33,7 +33,7 @@ string Percent(double value) => (100 * value).ToString("F1", CultureInfo.Invaria
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancellation.Cancel(); };
 set_num_threads(int.Parse(Option("--threads", "1"), CultureInfo.InvariantCulture));
-string output = Option("--out", Path.Combine("out", "tinyworld-rm"));
+string output = Option("--out", Path.Combine("artifacts", "tinyworld-rm"));
 string zoo = Option("--zoo", Path.Combine("samples", "Almost.TinyWorld", "zoo"));
 int samplesPerPrompt = int.Parse(Option("--samples", "4"), CultureInfo.InvariantCulture);
 
@@ -82,13 +82,18 @@ using var rm = LlamaForSequenceClassification.FromCausalLm(Path.Combine(zoo, ini
 using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
 string reportPath = Path.Combine(runFolder, "report.json");
 long steps;
-double trainSeconds;
-if (File.Exists(reportPath))
+double? trainSeconds = null;
+if (File.Exists(Path.Combine(runFolder, "model.safetensors")))
 {
-    // A finished run: measure its saved model again instead of retraining.
+    // A finished run (the trainer writes the final model last): measure its saved model again instead of retraining.
     rm.LoadWeights(runFolder);
-    var previous = System.Text.Json.JsonDocument.Parse(File.ReadAllText(reportPath)).RootElement;
-    (steps, trainSeconds) = (previous.GetProperty("steps").GetInt64(), previous.GetProperty("train_seconds").GetDouble());
+    steps = File.ReadLines(Path.Combine(runFolder, "metrics.jsonl"))
+        .Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("step").GetInt64()).Max();
+    if (File.Exists(reportPath))
+    {
+        trainSeconds = System.Text.Json.JsonDocument.Parse(File.ReadAllText(reportPath)).RootElement.GetProperty("train_seconds").GetDouble();
+    }
+
     Log($"loaded the trained model of {runFolder}");
 }
 else
@@ -114,7 +119,7 @@ else
 
 // 6. Measure: held-out synthetic pairs, oracle pairs across configurations, oracle pairs within a prompt, best-of-N.
 var scorer = new RewardModel(rm, tokenizer, new RewardModelOptions { BatchSize = 32 });
-var report = new Dictionary<string, object>
+var report = new Dictionary<string, object?>
 {
     ["run"] = runName, ["labels"] = labels, ["init"] = init, ["training_pairs"] = pairs.Count, ["steps"] = steps,
     ["train_seconds"] = trainSeconds,

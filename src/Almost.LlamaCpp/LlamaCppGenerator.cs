@@ -73,6 +73,31 @@ public sealed class LlamaCppGenerator : ITextGenerator, IDisposable
         return _context.Tokenize(text, _addBos, special: true).Select(t => (int)t).ToArray();
     }
 
+    /// <summary>
+    /// Runs <paramref name="promptIds"/> through the model from an empty cache and returns the logits (fp32, vocabulary
+    /// long) that follow its last token.
+    /// </summary>
+    /// <param name="promptIds">Token ids, 1 to <see cref="LlamaCppGeneratorOptions.MaxSequenceLength"/> of them.</param>
+    /// <returns>The next-token logits.</returns>
+    public float[] LastTokenLogits(IReadOnlyList<int> promptIds)
+    {
+        ArgumentNullException.ThrowIfNull(promptIds);
+        if (promptIds.Count == 0 || promptIds.Count > _options.MaxSequenceLength)
+        {
+            throw new ArgumentException($"Expected 1 to {_options.MaxSequenceLength} ids, got {promptIds.Count}.", nameof(promptIds));
+        }
+
+        _context.NativeHandle.MemoryClear(true);
+        var batch = new LLamaBatch();
+        for (int t = 0; t < promptIds.Count; t++)
+        {
+            batch.Add(promptIds[t], t, LLamaSeqId.Zero, logits: t == promptIds.Count - 1);
+        }
+
+        Decode(batch);
+        return _context.NativeHandle.GetLogitsIth(promptIds.Count - 1).ToArray();
+    }
+
     /// <inheritdoc />
     public Task<IReadOnlyList<IReadOnlyList<GenerationResult>>> GenerateAsync(
         IReadOnlyList<string> prompts,

@@ -97,6 +97,21 @@ public sealed class LlamaCppGeneratorTests : IClassFixture<LlamaCppGeneratorTest
         act.Should().Throw<ArgumentException>().WithMessage("*prompts[0]*MaxSequenceLength 16*");
     }
 
+    [Fact]
+    public void Last_token_logits_are_the_models_next_token_logits()
+    {
+        torch.set_num_threads(1);
+        using var model = LlamaForCausalLM.FromPretrained(GgufExportParityTests.ZooTiny, new ModelOptions { Device = "cpu" });
+        using var llama = new LlamaCppGenerator(_zoo.Path, new LlamaCppGeneratorOptions { MaxBatchSize = 1, MaxSequenceLength = 64, Threads = 1 });
+        int[] ids = GgufExportParityTests.ZooTokenizer().Encode(Prompts[0]);
+
+        float[] logits = llama.LastTokenLogits(ids);
+
+        using var reference = model.Logits(torch.tensor(ids, dtype: torch.ScalarType.Int64).unsqueeze(0));
+        float[] ours = reference[0, -1].data<float>().ToArray();
+        logits.Zip(ours, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(0.02f, "F16 KV cache by default");
+    }
+
     private static List<string> Texts(IReadOnlyList<IReadOnlyList<GenerationResult>> results) => results.SelectMany(r => r).Select(r => r.Text).ToList();
 
     private sealed class SynchronousProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Almost.Export.Gguf;
+using Almost.Generation;
+using Almost.LlamaCpp;
+using Almost.Models.Llama;
+using Almost.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Almost.Benchmarks;
+
+/// <summary>
+/// Side-by-side peers: <see cref="LocalGenerator"/> (TorchSharp) vs llama.cpp (<see cref="LlamaCppGenerator"/>) on one
+/// zoo model exported to F32 GGUF, run back to back in one process with the same thread count. Writes its section of
+/// docs/performance.md between markers, leaving the rest of the file alone.
+/// </summary>
+internal static class LlamaCppPeers
+{
+    private const string Begin = "<!-- llamacpp-peers -->", End = "<!-- /llamacpp-peers -->";
+
+    public static void Run(string repoRoot, string zooName, int threads, string outPath)
+    {
+        torch.set_num_threads(threads);
+        string folder = Path.Combine(repoRoot, "samples", "Almost.TinyWorld", "zoo", zooName);
+        using var model = LlamaForCausalLM.FromPretrained(folder, new ModelOptions { Device = "cpu" });
+        AlmostTokenizer tokenizer = AlmostTokenizer.FromFolder(folder);
+        string gguf = Path.Combine(Path.GetTempPath(), $"almost-peers-{zooName}.gguf");
+        model.SaveGguf(gguf, tokenizer);
+        var rows = new List<(string Workload, double Ours, double Peer)>();
+        try
+        {
+            using var llama = new LlamaCppGenerator(gguf, new LlamaCppGeneratorOptions { MaxBatchSize = 32, MaxSequenceLength = 192, Threads = threads });
+            var local1 = new LocalGenerator(model, tokenizer, new LocalGeneratorOptions { AddBos = false, MaxBatchSize = 1 });
+            var local32 = new LocalGenerator(model, tokenizer, new LocalGeneratorOptions { AddBos = false, MaxBatchSize = 32 });
+            var queries = Enumerable.Range(0, 256).Select(i => $"\n\nHuman: What is {i % 17} plus {i % 23}?\n\nAssistant:").ToArray();
+
+            // Prompt processing: one 128-token prompt, logits for the last position.
+            int[] longPrompt = Enumerable.Range(0, 128).Select(i => tokenizer.Encode(queries[i % queries.Length])[i % 5]).ToArray();
+            rows.Add(("prompt processing, 128 tokens, batch 1 (tokens/s)", PrefillOurs(model, longPrompt), PrefillPeer(llama, longPrompt)));
+
+            var greedy = new GenerationOptions { Temperature = 0, MaxNewTokens = 48 };
+            var sampled = new GenerationOptions { Temperature = 1.0, TopP = 0.9, MaxNewTokens = 48, Seed = 1 };
+            rows.Add(("decode, batch 1, 48 new tokens, 8 prompts (tokens/s)", Decode(local1, queries[..8], greedy), Decode(llama, queries[..8], greedy)));
+            rows.Add(("decode, batch 32, 48 new tokens, 64 prompts (tokens/s)", Decode(local32, queries[..64], greedy), Decode(llama, queries[..64], greedy)));
+            rows.Add(("synthetic-data workload: 256 prompts, batch 32, T=1 top-p 0.9, 48 new tokens (tokens/s)", Decode(local32, queries, sampled), Decode(llama, queries, sampled)));
+        }
+        finally
+        {
+            File.Delete(gguf);
+        }
+
+        foreach (var (workload, ours, peer) in rows)
+        {
+            Console.Error.WriteLine($"{workload}: ours {ours:F0}, llama.cpp {peer:F0}, ratio {ours / peer:F2}");
+        }
+
+        Write(outPath, zooName, model.Config, threads, rows);
+    }
+
+    private static double PrefillOurs(LlamaForCausalLM model, int[] prompt)
+    {
+        using var noGrad = no_grad();
+        using var ids = tensor(prompt, dtype: ScalarType.Int64).unsqueeze(0);
+        return Timed(5, () =>
+        {
+            using var scope = NewDisposeScope();
+            model.forward(ids, lastPositionOnly: true).Logits.argmax().item<long>();
+        }) * prompt.Length;
+    }
+
+    private static double PrefillPeer(LlamaCppGenerator llama, int[] prompt)
+    {
+        return Timed(5, () => llama.LastTokenLogits(prompt)) * prompt.Length;
+    }
+
+    private static double Decode(ITextGenerator generator, string[] prompts, GenerationOptions options)
+    {
+        generator.GenerateAsync(prompts[..Math.Min(2, prompts.Length)], options with { MaxNewTokens = 4 }).GetAwaiter().GetResult();
+        var watch = Stopwatch.StartNew();
+        var results = generator.GenerateAsync(prompts, options).GetAwaiter().GetResult();
+        long tokens = results.SelectMany(r => r).Sum(r => (long)r.TokenIds.Count);
+        return tokens / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Calls per second of <paramref name="action"/> after one warm-up call.</summary>
+    private static double Timed(int repeats, Action action)
+    {
+        action();
+        var watch = Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++)
+        {
+            action();
+        }
+
+        return repeats / watch.Elapsed.TotalSeconds;
+    }
+
+    private static void Write(string outPath, string zooName, LlamaConfig config, int threads, List<(string Workload, double Ours, double Peer)> rows)
+    {
+        var section = new StringBuilder();
+        section.AppendLine(Begin);
+        section.AppendLine("## Peers: LocalGenerator vs llama.cpp");
+        section.AppendLine();
+        section.AppendLine(FormattableString.Invariant(
+            $"Zoo model `{zooName}` ({config.ParameterCount / 1e6:F2}M parameters, hidden {config.HiddenSize}, {config.NumHiddenLayers} layers), F32 in both engines (GGUF exported by `GgufExporter`), CPU, {threads} threads each, run back to back in one process on {DateTime.UtcNow:yyyy-MM-dd}.")
+            + " **The machine was not idle** (shared by several agents): read the ratios, not the absolute numbers."
+            + " Decode rates count generated tokens over the whole call (prompt processing included); llama.cpp is LLamaSharp 0.30.0 with its CPU backend.");
+        section.AppendLine();
+        section.AppendLine("| workload | LocalGenerator | llama.cpp | ratio (ours ÷ peer) |");
+        section.AppendLine("|---|---:|---:|---:|");
+        foreach (var (workload, ours, peer) in rows)
+        {
+            section.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {workload} | {ours:F0} | {peer:F0} | {ours / peer:F2} |"));
+        }
+
+        section.AppendLine();
+        section.AppendLine("Reproduce: `dotnet run -c Release --project samples/Almost.Benchmarks -- --llamacpp-peers [--zoo small] [--threads 2]`.");
+        section.AppendLine(End);
+
+        string existing = File.Exists(outPath) ? File.ReadAllText(outPath) : "";
+        int start = existing.IndexOf(Begin, StringComparison.Ordinal), end = existing.IndexOf(End, StringComparison.Ordinal);
+        string updated = start >= 0 && end > start
+            ? existing[..start] + section.ToString().TrimEnd('\n') + existing[(end + End.Length)..]
+            : existing.TrimEnd('\n') + "\n\n" + section;
+        Almost.IO.AtomicFile.WriteAllText(outPath, updated);
+    }
+}

@@ -1,5 +1,6 @@
 using Almost.Export.Gguf;
 using Almost.Models.Llama;
+using Almost.Core.Tests.Tokenization;
 using Almost.Tokenization;
 using FluentAssertions;
 using TorchSharp;
@@ -74,6 +75,44 @@ public sealed class GgufExportParityTests(ITestOutputHelper output) : IDisposabl
     {
         using var model = RandomModel(modelType, tied);
         AssertParity(model, ZooTokenizer(), modelType);
+    }
+
+    [Fact]
+    public void SentencePiece_tokenizer_exports_pieces_scores_and_byte_fallback_that_llama_cpp_tokenizes_as_we_do()
+    {
+        File.WriteAllBytes(Path.Combine(_folder, "tokenizer.model"), SentencePieceModel());
+        File.WriteAllText(Path.Combine(_folder, "tokenizer_config.json"), """{ "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>" }""");
+        AlmostTokenizer tokenizer = AlmostTokenizer.FromFolder(_folder);
+        tokenizer.Format.Should().Be(TokenizerFormat.SentencePiece);
+        using var random = RandomModel("llama");
+        var config = random.Config with { VocabSize = tokenizer.VocabSize };
+        using var model = LlamaForCausalLM.Create(config, new ModelOptions { Seed = 3, Device = "cpu" });
+        var result = model.SaveGguf(Path.Combine(_folder, "spm.gguf"), tokenizer);
+        using var probe = new LlamaCppProbe(result.Path);
+        foreach (string text in new[] { "the cat sat on the mat", "the hat is on the cat", "café at the mat" })
+        {
+            int[] ids = tokenizer.Encode(text);
+            probe.Tokenize(text).Should().Equal(ids, $"llama.cpp must tokenize \"{text}\" as we do");
+            probe.Greedy([tokenizer.BosTokenId!.Value, .. ids], 8).Should().Equal(OurGreedy(model, [tokenizer.BosTokenId!.Value, .. ids], 8));
+        }
+
+        tokenizer.Encode("café").Should().Contain(tokenizer.TokenToId("<0xC3>")!.Value, "é is not a piece: byte fallback");
+    }
+
+    /// <summary>A SentencePiece BPE model: unk/bos/eos, 256 byte pieces, letters, then merges by descending score.</summary>
+    private static byte[] SentencePieceModel()
+    {
+        var pieces = new List<(string, float, int)>
+        {
+            ("<unk>", 0, SentencePieceModelWriter.Unknown),
+            ("<s>", 0, SentencePieceModelWriter.Control),
+            ("</s>", 0, SentencePieceModelWriter.Control),
+        };
+        pieces.AddRange(Enumerable.Range(0, 256).Select(b => ($"<0x{b:X2}>", 0f, SentencePieceModelWriter.Byte)));
+        string[] merged = ["▁t", "he", "▁the", "at", "▁c", "▁cat", "▁s", "▁sat", "▁m", "▁mat", "on", "▁on", "▁h", "▁hat", "is", "▁is", "▁a"];
+        pieces.AddRange(merged.Select((p, i) => (p, -1f - i, SentencePieceModelWriter.Normal)));
+        pieces.AddRange("▁abcdefhimnostf".Distinct().Select((c, i) => (c.ToString(), -100f - i, SentencePieceModelWriter.Normal)));
+        return SentencePieceModelWriter.Write(pieces, SentencePieceModelWriter.Bpe, byteFallback: true, removeExtraWhitespaces: false);
     }
 
     [Fact]

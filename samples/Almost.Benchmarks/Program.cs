@@ -1,7 +1,7 @@
 // Almost benchmarks: one run measures the machine and the SDK, prints one JSON line, and writes docs/performance.md.
 //   dotnet run -c Release --project samples/Almost.Benchmarks [-- --quick] [--threads N] [--out docs/performance.md]
 //   ... -- --tokenizers   (tokenizer load and encode speed only; see TokenizerThroughput)
-//   ... -- --llamacpp-peers [--zoo small] [--threads 2]   (LocalGenerator vs llama.cpp; see LlamaCppPeers)
+//   ... -- --peers [--zoo small] [--threads 2]   (side-by-side peers: llama.cpp, nn.TransformerEncoder; see PeerBenchmarks)
 //   [--decode-only]: only decoding and no-grad forward memory, JSON on stdout, no report written.
 using System.Globalization;
 using System.Text.Json;
@@ -10,12 +10,12 @@ using Almost.Devices;
 using Almost.Models.Llama;
 using TorchSharp;
 
-if (args.Contains("--llamacpp-peers"))
+if (args.Contains("--peers"))
 {
     var zooIndex = Array.IndexOf(args, "--zoo");
     var peerThreadsIndex = Array.IndexOf(args, "--threads");
     var peerOutIndex = Array.IndexOf(args, "--out");
-    LlamaCppPeers.Run(
+    PeerBenchmarks.Run(
         FindRepoRoot(),
         zooIndex >= 0 ? args[zooIndex + 1] : "small",
         peerThreadsIndex >= 0 ? int.Parse(args[peerThreadsIndex + 1], CultureInfo.InvariantCulture) : 2,

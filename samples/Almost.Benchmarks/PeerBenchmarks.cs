@@ -12,17 +12,19 @@ using static TorchSharp.torch;
 namespace Almost.Benchmarks;
 
 /// <summary>
-/// Side-by-side peers: <see cref="LocalGenerator"/> (TorchSharp) vs llama.cpp (<see cref="LlamaCppGenerator"/>) on one
-/// zoo model exported to F32 GGUF, run back to back in one process with the same thread count. Writes its section of
-/// docs/performance.md between markers, leaving the rest of the file alone.
+/// Side-by-side peers, each pair run back to back in one process with the same thread count:
+/// <see cref="LocalGenerator"/> (TorchSharp) vs llama.cpp (<see cref="LlamaCppGenerator"/>) on one zoo model exported
+/// to F32 GGUF, and our LLaMA's training step vs LibTorch's <c>nn.TransformerEncoder</c> (<see cref="TransformerEncoderPeer"/>).
+/// Writes its section of docs/performance.md between markers, leaving the rest of the file alone.
 /// </summary>
-internal static class LlamaCppPeers
+internal static class PeerBenchmarks
 {
-    private const string Begin = "<!-- llamacpp-peers -->", End = "<!-- /llamacpp-peers -->";
+    private const string Begin = "<!-- peers -->", End = "<!-- /peers -->";
 
     public static void Run(string repoRoot, string zooName, int threads, string outPath)
     {
         torch.set_num_threads(threads);
+        var training = TrainingPeer();
         string folder = Path.Combine(repoRoot, "samples", "Almost.TinyWorld", "zoo", zooName);
         using var model = LlamaForCausalLM.FromPretrained(folder, new ModelOptions { Device = "cpu" });
         AlmostTokenizer tokenizer = AlmostTokenizer.FromFolder(folder);
@@ -56,7 +58,26 @@ internal static class LlamaCppPeers
             Console.Error.WriteLine($"{workload}: ours {ours:F0}, llama.cpp {peer:F0}, ratio {ours / peer:F2}");
         }
 
-        Write(outPath, zooName, model.Config, threads, rows);
+        Write(outPath, zooName, model.Config, threads, rows, training);
+    }
+
+    /// <summary>Training step (forward + backward), ~10M parameters, batch 8 × 256: tokens/s and MFU of ours and the peer.</summary>
+    private static (double Peak, double Ours, double OursMfu, double Peer, double PeerMfu, long PeerParameters) TrainingPeer()
+    {
+        const int batch = 8, sequence = 256, steps = 6;
+        LlamaConfig config = TrainingThroughput.TenMillion;
+        double peak = TrainingThroughput.MatmulPeakGflops(1024, 3);
+        double ours;
+        using (var model = LlamaForCausalLM.Create(config, new ModelOptions { Device = "cpu", Seed = 0 }))
+        {
+            ours = TrainingThroughput.ForwardBackwardTokensPerSecond(model, batch, sequence, steps);
+        }
+
+        var (peer, peerParameters) = TransformerEncoderPeer.ForwardBackward(config, batch, sequence, steps);
+        double Mfu(long parameters, double tokensPerSecond) => 6.0 * parameters * tokensPerSecond / 1e9 / peak;
+        var result = (peak, ours, Mfu(config.ParameterCount, ours), peer, Mfu(peerParameters, peer), peerParameters);
+        Console.Error.WriteLine($"training: peak {peak:F1} GFLOP/s; ours {ours:F0} tokens/s MFU {result.Item3:P1}; TransformerEncoder {peer:F0} tokens/s MFU {result.Item5:P1}");
+        return result;
     }
 
     private static double PrefillOurs(LlamaForCausalLM model, int[] prompt)
@@ -97,11 +118,27 @@ internal static class LlamaCppPeers
         return repeats / watch.Elapsed.TotalSeconds;
     }
 
-    private static void Write(string outPath, string zooName, LlamaConfig config, int threads, List<(string Workload, double Ours, double Peer)> rows)
+    private static void Write(
+        string outPath, string zooName, LlamaConfig config, int threads, List<(string Workload, double Ours, double Peer)> rows,
+        (double Peak, double Ours, double OursMfu, double Peer, double PeerMfu, long PeerParameters) training)
     {
         var section = new StringBuilder();
         section.AppendLine(Begin);
-        section.AppendLine("## Peers: LocalGenerator vs llama.cpp");
+        section.AppendLine("## Peers, side by side");
+        section.AppendLine();
+        section.AppendLine("### Training step: our LLaMA vs LibTorch's `nn.TransformerEncoder`");
+        section.AppendLine();
+        LlamaConfig ten = TrainingThroughput.TenMillion;
+        section.AppendLine(FormattableString.Invariant(
+            $"Forward + backward, batch 8 × 256 tokens, width {ten.HiddenSize}, {ten.NumHiddenLayers} layers, {ten.NumAttentionHeads} heads, vocabulary {ten.VocabSize}; the peer is TorchSharp's fused `nn.TransformerEncoder` (post-norm, GELU, causal mask, feed-forward {3 * ten.IntermediateSize / 2} = the FLOPs of our SwiGLU {ten.IntermediateSize}) with an embedding and an output projection. MFU = 6 · parameters · tokens/s ÷ the fp32 matmul peak measured in the same run ({training.Peak:F1} GFLOP/s, n = 1024)."));
+        section.AppendLine();
+        section.AppendLine("| model | parameters | tokens/s | MFU |");
+        section.AppendLine("|---|---:|---:|---:|");
+        section.AppendLine(FormattableString.Invariant($"| ours (LlamaForCausalLM) | {ten.ParameterCount / 1e6:F2}M | {training.Ours:F0} | {training.OursMfu:P1} |"));
+        section.AppendLine(FormattableString.Invariant($"| nn.TransformerEncoder | {training.PeerParameters / 1e6:F2}M | {training.Peer:F0} | {training.PeerMfu:P1} |"));
+        section.AppendLine(FormattableString.Invariant($"| **ratio (ours ÷ peer)** | | | **{training.OursMfu / training.PeerMfu:F2}** |"));
+        section.AppendLine();
+        section.AppendLine("### Generation: LocalGenerator vs llama.cpp");
         section.AppendLine();
         section.AppendLine(FormattableString.Invariant(
             $"Zoo model `{zooName}` ({config.ParameterCount / 1e6:F2}M parameters, hidden {config.HiddenSize}, {config.NumHiddenLayers} layers), F32 in both engines (GGUF exported by `GgufExporter`), CPU, {threads} threads each, run back to back in one process on {DateTime.UtcNow:yyyy-MM-dd}.")
@@ -116,7 +153,7 @@ internal static class LlamaCppPeers
         }
 
         section.AppendLine();
-        section.AppendLine("Reproduce: `dotnet run -c Release --project samples/Almost.Benchmarks -- --llamacpp-peers [--zoo small] [--threads 2]`.");
+        section.AppendLine("Reproduce: `dotnet run -c Release --project samples/Almost.Benchmarks -- --peers [--zoo small] [--threads 2]`.");
         section.AppendLine(End);
 
         string existing = File.Exists(outPath) ? File.ReadAllText(outPath) : "";

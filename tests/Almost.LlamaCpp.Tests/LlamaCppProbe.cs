@@ -66,19 +66,7 @@ internal sealed class LlamaCppProbe : IDisposable
         return [.. output];
     }
 
-    public static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
-    }
+    public static int ArgMax(ReadOnlySpan<float> values) => TokenSampler.ArgMax(values);
 
     private void Decode(LLamaBatch batch)
     {

@@ -169,8 +169,8 @@ public static class TokenizerLoader
             matched[token] = id;
         }
 
-        Tokenizer inner = (Tokenizer?)SentencePieceBpe(bytes, special, added, modelPath) ?? CreateSentencePiece(bytes, matched, modelPath);
         SentencePieceModelProto? proto = TryParseSentencePiece(bytes);
+        Tokenizer inner = (Tokenizer?)SentencePieceBpe(proto, special, added, modelPath) ?? CreateSentencePiece(bytes, matched, modelPath);
         return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added, ChatTemplateOf(config, bos, eos))
         {
             SentencePieceModel = proto,
@@ -178,13 +178,7 @@ public static class TokenizerLoader
         }, modelPath);
     }
 
-    /// <summary>
-    /// A SentencePiece BPE model with the identity normalizer (LLaMA, Mistral, TinyLlama) runs on the same BPE as
-    /// <c>tokenizer.json</c>, converted as Hugging Face's LLaMA converter does it: every split of a piece into two
-    /// pieces is a merge, ranked by the piece's score, and equal scores merge leftmost first (SentencePiece's rule,
-    /// which the library's SentencePiece BPE does not follow). Other models (Unigram, NFKC charsmaps) return null
-    /// and stay on the library's <see cref="SentencePieceTokenizer"/>.
-    /// </summary>
+    /// <summary>The parsed <c>tokenizer.model</c>, or null when our parser cannot read it (the library's may still).</summary>
     private static SentencePieceModelProto? TryParseSentencePiece(byte[] bytes)
     {
         try
@@ -197,19 +191,16 @@ public static class TokenizerLoader
         }
     }
 
-    private static HfBpeTokenizer? SentencePieceBpe(byte[] bytes, Dictionary<string, int> special, Dictionary<string, int> added, string path)
+    /// <summary>
+    /// A SentencePiece BPE model with the identity normalizer (LLaMA, Mistral, TinyLlama) runs on the same BPE as
+    /// <c>tokenizer.json</c>, converted as Hugging Face's LLaMA converter does it: every split of a piece into two
+    /// pieces is a merge, ranked by the piece's score, and equal scores merge leftmost first (SentencePiece's rule,
+    /// which the library's SentencePiece BPE does not follow). Other models (Unigram, NFKC charsmaps) return null
+    /// and stay on the library's <see cref="SentencePieceTokenizer"/>.
+    /// </summary>
+    private static HfBpeTokenizer? SentencePieceBpe(SentencePieceModelProto? proto, Dictionary<string, int> special, Dictionary<string, int> added, string path)
     {
-        SentencePieceModelProto proto;
-        try
-        {
-            proto = SentencePieceModelProto.Parse(bytes);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-
-        if (proto.ModelType != SentencePieceModelProto.BpeModel || !proto.EscapeWhitespaces
+        if (proto is null || proto.ModelType != SentencePieceModelProto.BpeModel || !proto.EscapeWhitespaces
             || (proto.HasCharsMap && proto.NormalizerName != "identity"))
         {
             return null;

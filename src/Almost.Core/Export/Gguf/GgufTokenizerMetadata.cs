@@ -26,6 +26,12 @@ internal static class GgufTokenizerMetadata
         bool sentencePiece;
         if (tokenizer.SentencePieceModel is { } proto)
         {
+            if (proto.ModelType != SentencePieceModelProto.BpeModel)
+            {
+                // llama.cpp's "llama" tokenizer merges by score, which is SentencePiece BPE; Unigram models tokenize differently.
+                throw new ArgumentException("GGUF export supports SentencePiece BPE models (LLaMA, Mistral, TinyLlama); this tokenizer.model is a Unigram model.", nameof(tokenizer));
+            }
+
             sentencePiece = true;
             AddSentencePiece(writer, tokenizer, proto, vocabSize);
         }

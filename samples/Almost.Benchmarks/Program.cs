@@ -1,6 +1,7 @@
 // Almost benchmarks: one run measures the machine and the SDK, prints one JSON line, and writes docs/performance.md.
 //   dotnet run -c Release --project samples/Almost.Benchmarks [-- --quick] [--threads N] [--out docs/performance.md]
 //   ... -- --tokenizers   (tokenizer load and encode speed only; see TokenizerThroughput)
+//   ... -- --peers [--zoo small] [--threads 2]   (side-by-side peers: llama.cpp, nn.TransformerEncoder; see PeerBenchmarks)
 //   [--decode-only]: only decoding and no-grad forward memory, JSON on stdout, no report written.
 using System.Globalization;
 using System.Text.Json;
@@ -8,6 +9,19 @@ using Almost.Benchmarks;
 using Almost.Devices;
 using Almost.Models.Llama;
 using TorchSharp;
+
+if (args.Contains("--peers"))
+{
+    var zooIndex = Array.IndexOf(args, "--zoo");
+    var peerThreadsIndex = Array.IndexOf(args, "--threads");
+    var peerOutIndex = Array.IndexOf(args, "--out");
+    PeerBenchmarks.Run(
+        FindRepoRoot(),
+        zooIndex >= 0 ? args[zooIndex + 1] : "small",
+        peerThreadsIndex >= 0 ? int.Parse(args[peerThreadsIndex + 1], CultureInfo.InvariantCulture) : 2,
+        peerOutIndex >= 0 ? args[peerOutIndex + 1] : Path.Combine(FindRepoRoot(), "docs", "performance.md"));
+    return;
+}
 
 if (args.Contains("--tokenizers"))
 {

@@ -169,8 +169,26 @@ public static class TokenizerLoader
             matched[token] = id;
         }
 
-        Tokenizer inner = (Tokenizer?)SentencePieceBpe(bytes, special, added, modelPath) ?? CreateSentencePiece(bytes, matched, modelPath);
-        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added, ChatTemplateOf(config, bos, eos)), modelPath);
+        SentencePieceModelProto? proto = TryParseSentencePiece(bytes);
+        Tokenizer inner = (Tokenizer?)SentencePieceBpe(proto, special, added, modelPath) ?? CreateSentencePiece(bytes, matched, modelPath);
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added, ChatTemplateOf(config, bos, eos))
+        {
+            SentencePieceModel = proto,
+            ChatTemplateSource = config.ChatTemplate,
+        }, modelPath);
+    }
+
+    /// <summary>The parsed <c>tokenizer.model</c>, or null when our parser cannot read it (the library's may still).</summary>
+    private static SentencePieceModelProto? TryParseSentencePiece(byte[] bytes)
+    {
+        try
+        {
+            return SentencePieceModelProto.Parse(bytes);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -180,19 +198,9 @@ public static class TokenizerLoader
     /// which the library's SentencePiece BPE does not follow). Other models (Unigram, NFKC charsmaps) return null
     /// and stay on the library's <see cref="SentencePieceTokenizer"/>.
     /// </summary>
-    private static HfBpeTokenizer? SentencePieceBpe(byte[] bytes, Dictionary<string, int> special, Dictionary<string, int> added, string path)
+    private static HfBpeTokenizer? SentencePieceBpe(SentencePieceModelProto? proto, Dictionary<string, int> special, Dictionary<string, int> added, string path)
     {
-        SentencePieceModelProto proto;
-        try
-        {
-            proto = SentencePieceModelProto.Parse(bytes);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-
-        if (proto.ModelType != SentencePieceModelProto.BpeModel || !proto.EscapeWhitespaces
+        if (proto is null || proto.ModelType != SentencePieceModelProto.BpeModel || !proto.EscapeWhitespaces
             || (proto.HasCharsMap && proto.NormalizerName != "identity"))
         {
             return null;
@@ -373,7 +381,10 @@ public static class TokenizerLoader
         var special = matched.Values.Where(t => t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         var added = matched.Values.Where(t => !t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         string? unk = config.Unk ?? (pipeline.UnknownToken is string u && vocab.ContainsKey(u) ? u : null);
-        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, format, added, ChatTemplateOf(config, bos, eos)), path);
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, format, added, ChatTemplateOf(config, bos, eos))
+        {
+            ChatTemplateSource = config.ChatTemplate,
+        }, path);
     }
 
     private static IChatTemplate? ChatTemplateOf(SpecialTokenConfig config, string? bos, string? eos) =>

@@ -76,14 +76,18 @@ public static partial class HfCheckpoint
         var layout = Resolve(folder);
         var targets = module.state_dict();
         var shapes = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
+        var dtypes = new Dictionary<string, torch.ScalarType>(StringComparer.Ordinal);
         foreach (var (_, tensors) in layout.Files)
         {
             foreach (var info in tensors)
             {
                 shapes[info.Name] = info.Shape;
+                dtypes[info.Name] = info.ScalarType;
             }
         }
-        Validate(targets, shapes, layout.Description, options ?? new CheckpointLoadOptions());
+        options ??= new CheckpointLoadOptions();
+        Validate(targets, shapes, layout.Description, options);
+        RefuseIntegerIntoFloat(targets, dtypes, layout.Description, options);
 
         using var noGrad = torch.no_grad();
         foreach (var (header, tensors) in layout.Files)
@@ -118,7 +122,10 @@ public static partial class HfCheckpoint
         ArgumentNullException.ThrowIfNull(stateDict);
         var targets = module.state_dict();
         var shapes = stateDict.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value.shape, StringComparer.Ordinal);
-        Validate(targets, shapes, sourceDescription ?? "state dict", options ?? new CheckpointLoadOptions());
+        options ??= new CheckpointLoadOptions();
+        Validate(targets, shapes, sourceDescription ?? "state dict", options);
+        RefuseIntegerIntoFloat(targets, stateDict.ToDictionary(kv => kv.Key, kv => kv.Value.dtype, StringComparer.Ordinal),
+            sourceDescription ?? "state dict", options);
 
         using var noGrad = torch.no_grad();
         foreach (var (name, value) in stateDict)
@@ -300,6 +307,12 @@ public static partial class HfCheckpoint
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var full = Path.GetFullPath(folder);
+        if (File.Exists(full))
+        {
+            throw new CheckpointException(
+                $"Checkpoint path '{full}' is a file; expected a folder with {WeightsFileName} or {IndexFileName}" +
+                (full.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? " (pass the folder that holds it)." : "."), full);
+        }
         if (!Directory.Exists(full))
         {
             throw new CheckpointException(
@@ -442,6 +455,33 @@ public static partial class HfCheckpoint
             ShapeMismatchKeys = mismatched,
         };
     }
+
+    private static void RefuseIntegerIntoFloat(
+        Dictionary<string, Tensor> targets,
+        IReadOnlyDictionary<string, torch.ScalarType> sources,
+        string description,
+        CheckpointLoadOptions options)
+    {
+        if (options.AllowIntegerToFloat)
+        {
+            return;
+        }
+        var refused = sources
+            .Where(kv => targets.TryGetValue(kv.Key, out var target)
+                && torch.is_floating_point(target) && !IsFloating(kv.Value))
+            .Select(kv => $"{kv.Key} is {kv.Value}")
+            .ToList();
+        if (refused.Count > 0)
+        {
+            throw new CheckpointException(
+                $"Checkpoint '{description}' stores integer tensors where the module has floating-point weights ({JoinCapped(refused)}); " +
+                $"expected F32, BF16 or F16. Set {nameof(CheckpointLoadOptions)}.{nameof(CheckpointLoadOptions.AllowIntegerToFloat)} to convert them anyway.",
+                description);
+        }
+    }
+
+    private static bool IsFloating(torch.ScalarType type) =>
+        type is torch.ScalarType.Float16 or torch.ScalarType.BFloat16 or torch.ScalarType.Float32 or torch.ScalarType.Float64;
 
     private static string JoinCapped(IReadOnlyList<string> items)
     {

@@ -58,6 +58,7 @@ public static class JsonlResume
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(idSelector);
         var ids = new HashSet<string>(StringComparer.Ordinal);
+        JsonlLines.RequireNotFolder(path);
         if (!File.Exists(path))
         {
             return new JsonlResumeState(0, ids, 0, null, false);

@@ -38,6 +38,11 @@ public static class TokenizerLoader
     public static AlmostTokenizer FromFolder(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        if (File.Exists(folder))
+        {
+            throw new TokenizerLoadException(folder, $"is a file; expected a tokenizer folder (with {TokenizerJsonFileName}, {VocabFileName} + {MergesFileName}, or {SentencePieceFileName}).");
+        }
+
         if (!Directory.Exists(folder))
         {
             throw new TokenizerLoadException(folder, "the tokenizer folder does not exist.");
@@ -137,7 +142,7 @@ public static class TokenizerLoader
     public static AlmostTokenizer FromSentencePiece(string modelPath)
     {
         RequireFile(modelPath, "a SentencePiece tokenizer.model");
-        byte[] bytes = File.ReadAllBytes(modelPath);
+        byte[] bytes = HfJson.ReadBytes(modelPath, requireUtf8: false); // protobuf: its strings are checked as they are parsed
         SentencePieceTokenizer plain = CreateSentencePiece(bytes, null, modelPath);
 
         string? Piece(string? token) => token is not null && plain.Vocabulary.ContainsKey(token) ? token : null;
@@ -190,6 +195,10 @@ public static class TokenizerLoader
         catch (FormatException)
         {
             return null;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new TokenizerLoadException(path, $"is not a valid SentencePiece model: {e.Message}.", e);
         }
 
         if (proto.ModelType != SentencePieceModelProto.BpeModel || !proto.EscapeWhitespaces
@@ -413,9 +422,10 @@ public static class TokenizerLoader
     {
         var merges = new List<(string, string)>();
         int lineNumber = 0;
-        foreach (string line in File.ReadLines(path, Encoding.UTF8))
+        foreach (string rawLine in HfJson.ReadText(path).Split('\n'))
         {
             lineNumber++;
+            string line = rawLine.TrimEnd('\r');
             if (line.Length == 0 || (lineNumber == 1 && line.StartsWith("#version", StringComparison.Ordinal)))
             {
                 continue;
@@ -436,6 +446,11 @@ public static class TokenizerLoader
     private static void RequireFile(string path, string what)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path))
+        {
+            throw new TokenizerLoadException(path, $"is a folder; expected {what}.");
+        }
+
         if (!File.Exists(path))
         {
             throw new TokenizerLoadException(path, $"file not found; expected {what}.");

@@ -50,7 +50,7 @@ public sealed record ServeOptions
     /// <summary>Reads the options from command-line arguments (see <see cref="Usage"/>).</summary>
     /// <param name="args">The arguments.</param>
     /// <returns>The options.</returns>
-    /// <exception cref="ArgumentException">An unknown flag, a missing value, or no <c>--model</c>.</exception>
+    /// <exception cref="ArgumentException">An unknown flag, a missing value, or no <c>--model</c>, or a <c>--model</c> that is not a folder (relative paths are taken from the working directory).</exception>
     public static ServeOptions FromArgs(IReadOnlyList<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -92,7 +92,7 @@ public sealed record ServeOptions
 
         return new ServeOptions
         {
-            ModelFolder = folder,
+            ModelFolder = Almost.Samples.SampleArguments.ExistingFolder(folder, "--model"),
             Urls = urls ?? "http://127.0.0.1:8000",
             ModelName = name,
             Device = device,

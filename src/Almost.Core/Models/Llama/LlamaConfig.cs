@@ -258,6 +258,43 @@ public sealed record LlamaConfig
         }
     }
 
+    /// <summary>
+    /// Throws <see cref="Almost.Checkpoints.CheckpointException"/> when the folder's <c>config.json</c> (if any) is unreadable or describes
+    /// another architecture than this config: loading weights into a model checks the config saved next to them, so a
+    /// truncated or mismatched config.json is found on load (and a trainer resume skips that checkpoint), not later.
+    /// </summary>
+    /// <param name="folder">A checkpoint folder.</param>
+    internal void CheckSavedConfig(string folder)
+    {
+        var file = Path.Combine(folder, "config.json");
+        if (!File.Exists(file))
+        {
+            return;
+        }
+
+        LlamaConfig saved;
+        try
+        {
+            saved = Load(file);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new Almost.Checkpoints.CheckpointException($"{e.Message} (the config saved with the weights in '{folder}')", file, e);
+        }
+
+        var mismatches = new (string Field, long Saved, long Expected)[]
+        {
+            ("vocab_size", saved.VocabSize, VocabSize), ("hidden_size", saved.HiddenSize, HiddenSize),
+            ("intermediate_size", saved.IntermediateSize, IntermediateSize), ("num_hidden_layers", saved.NumHiddenLayers, NumHiddenLayers),
+            ("num_attention_heads", saved.NumAttentionHeads, NumAttentionHeads), ("num_key_value_heads", saved.KeyValueHeads, KeyValueHeads),
+            ("head_dim", saved.HeadDimension, HeadDimension),
+        }.Where(m => m.Saved != m.Expected).Select(m => $"{m.Field} {m.Saved} (model has {m.Expected})").ToList();
+        if (mismatches.Count > 0)
+        {
+            throw new Almost.Checkpoints.CheckpointException($"{file}: describes another architecture than the model: {string.Join(", ", mismatches)}.", file);
+        }
+    }
+
     /// <summary>Reads <c>config.json</c> from a checkpoint folder or a file path.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The JSON is malformed, a required field is missing or has the wrong type, or the model type is unknown.</exception>

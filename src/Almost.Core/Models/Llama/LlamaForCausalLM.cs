@@ -126,10 +126,11 @@ public sealed class LlamaForCausalLM : nn.Module
     /// model here that loads a causal-LM checkpoint.
     /// </summary>
     /// <param name="folder">The checkpoint folder.</param>
-    /// <exception cref="CheckpointException">Missing, unexpected or wrong-shape tensors.</exception>
+    /// <exception cref="CheckpointException">Missing, unexpected or wrong-shape tensors, or a config.json next to them that is unreadable or describes another architecture.</exception>
     public void LoadWeights(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        Config.CheckSavedConfig(folder);
         HfCheckpoint.LoadInto(this, folder, CausalLmLoadOptions(Config));
     }
 

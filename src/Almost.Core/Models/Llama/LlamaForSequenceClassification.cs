@@ -247,10 +247,11 @@ public sealed class LlamaForSequenceClassification : nn.Module
     /// model, converting dtypes; rotary <c>inv_freq</c> buffers and a tied copy of <c>lm_head.weight</c> are ignored.
     /// </summary>
     /// <param name="folder">The checkpoint folder.</param>
-    /// <exception cref="CheckpointException">Missing, unexpected or wrong-shape tensors.</exception>
+    /// <exception cref="CheckpointException">Missing, unexpected or wrong-shape tensors, or a config.json next to them that is unreadable or describes another architecture.</exception>
     public void LoadWeights(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        Config.CheckSavedConfig(folder);
         HfCheckpoint.LoadInto(this, folder, LlamaForCausalLM.CausalLmLoadOptions(Config));
     }
 

@@ -48,6 +48,8 @@ public static class TokenizerLoader
             throw new TokenizerLoadException(folder, "the tokenizer folder does not exist.");
         }
 
+        Almost.IO.FolderTransaction.Recover(Path.GetFullPath(folder)); // finish a save that was killed half-way
+
         string json = Path.Combine(folder, TokenizerJsonFileName);
         string vocab = Path.Combine(folder, VocabFileName);
         string merges = Path.Combine(folder, MergesFileName);

@@ -301,7 +301,13 @@ public sealed record LlamaConfig
     public static LlamaConfig Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
+        var file = path;
+        if (Directory.Exists(path))
+        {
+            FolderTransaction.Recover(Path.GetFullPath(path)); // finish a save that was killed half-way
+            file = Path.Combine(path, "config.json");
+        }
+
         if (!File.Exists(file))
         {
             throw new FileNotFoundException($"No config.json at '{file}': a Hugging Face checkpoint folder needs config.json next to model.safetensors.", file);
@@ -428,7 +434,21 @@ public sealed record LlamaConfig
     {
         ArgumentNullException.ThrowIfNull(folder);
         Directory.CreateDirectory(folder);
-        AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), ToJson(savedDtype).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), ToJsonText(ToJson(savedDtype)));
+    }
+
+    /// <summary>The text of a config.json: indented JSON and a final newline, as transformers writes it.</summary>
+    internal static string ToJsonText(JsonObject json) => json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+
+    /// <summary>Writes config.json into <paramref name="transaction"/>, to be committed with the weights.</summary>
+    internal static void Stage(FolderTransaction transaction, JsonObject json)
+    {
+        var text = ToJsonText(json);
+        transaction.Write("config.json", stream =>
+        {
+            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
+            writer.Write(text);
+        });
     }
 
     /// <summary>The Hugging Face JSON form of this config (transformers 4.x keys, which 5.x also reads).</summary>

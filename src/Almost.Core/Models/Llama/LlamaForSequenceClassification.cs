@@ -222,9 +222,10 @@ public sealed class LlamaForSequenceClassification : nn.Module
     {
         ArgumentNullException.ThrowIfNull(folder);
         var saved = dtype ?? DType;
-        Directory.CreateDirectory(folder);
-        HfCheckpoint.Save(this, folder, new CheckpointSaveOptions { DType = saved, MaxShardBytes = maxShardBytes });
-        SaveConfig(folder, saved);
+        using var transaction = FolderTransaction.Begin(folder);
+        HfCheckpoint.Stage(state_dict(), transaction, new CheckpointSaveOptions { DType = saved, MaxShardBytes = maxShardBytes });
+        LlamaConfig.Stage(transaction, ConfigJson(ComputeDevice.DTypeName(saved)));
+        transaction.Commit();
     }
 
     /// <summary>

@@ -1,67 +1,79 @@
-// Almost quickstart: build a tiny LLaMA, save it as a Hugging Face checkpoint, load it back, and generate.
-// Run: bash eng/run-main.sh   (or: dotnet run -c Release --project samples/Almost.Quickstart -- [output-folder])
-// The weights are random, so the text is noise; the point is the round trip through the HF layout.
+// The main job: the ALMoST pipeline on TinyWorld, end to end, then judged by the hidden oracle.
+//   bash eng/run-main.sh [--output DIR] [--fast] [--seed N] [--threads N]
+// Stages 1–9 use only the world files and the zoo (Almost.TinyWorld.Pipeline, which cannot see the oracle); the
+// evaluation at the end uses the audit. Every stage writes its artifacts under --output (default out/main) and is
+// skipped on a rerun once finished, so a crashed run resumes. See docs/pipeline.md.
+using System.Diagnostics;
+using System.Globalization;
 using Almost.Devices;
-using Almost.Generation;
-using Almost.Models.Llama;
-using Almost.Tokenization;
-using Microsoft.Extensions.Logging;
-using static TorchSharp.torch;
+using Almost.Quickstart;
+using Almost.Scoring;
+using Almost.TinyWorld;
+using Almost.TinyWorld.Pipeline;
+using TorchSharp;
 
-using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
-var log = loggerFactory.CreateLogger("Quickstart");
-var folder = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "almost-quickstart");
-
-// ## 1. Device and seed
-var device = ComputeDevice.Resolve();                         // $ALMOST_DEVICE, else CUDA if present, else CPU
-Determinism.SeedEverything(1234);
-log.LogInformation("Device {Device}, dtype {DType}", device, ComputeDevice.ResolveDType(device));
-
-// ## 2. A byte-level tokenizer (256 byte tokens + <|endoftext|>) written as HF files
-var vocab = Enumerable.Range(0, 256).ToDictionary(b => ByteLevelAlphabet.Characters[b].ToString(), b => b);
-var specials = new Dictionary<string, int> { ["<|endoftext|>"] = 256 };
-HfTokenizerFiles.WriteByteLevelBpe(folder, vocab, [], specials, "<|endoftext|>", "<|endoftext|>", "<|endoftext|>");
-
-// ## 3. A tiny LLaMA: 2 layers, grouped-query attention (4 query / 2 KV heads)
-var config = new LlamaConfig
+string Option(string name, string fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+var output = Path.GetFullPath(Option("--output", Path.Combine("out", "main")));
+var options = (args.Contains("--fast") ? PipelineOptions.Fast(output) : PipelineOptions.Default(output)) with
 {
-    VocabSize = 257, HiddenSize = 64, IntermediateSize = 176, NumHiddenLayers = 2,
-    NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 256,
-    BosTokenId = 256, EosTokenIds = [256], PadTokenId = 256,
+    Seed = long.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture),
 };
-using var model = LlamaForCausalLM.Create(config, new ModelOptions { Seed = 1234 });
-log.LogInformation("Built {Params:N0} parameters", config.ParameterCount);
+TorchNative.EnsureLoaded();
+torch.set_num_threads(int.Parse(Option("--threads", Math.Min(2, Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
+var clock = Stopwatch.StartNew();
+void Log(string line) => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {line}");
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancellation.Cancel(); };
+var ct = cancellation.Token;
+using var pipeline = new TinyWorldPipeline(options);
+var stages = new StageRunner(output, Log);
+Log($"ALMoST on TinyWorld ({(args.Contains("--fast") ? "fast" : "default")} run, seed {options.Seed}) -> {output}");
 
-// ## 4. Save in Hugging Face layout, load it back
-model.SavePretrained(folder);
-using var reloaded = LlamaForCausalLM.FromPretrained(folder);
-var tokenizer = AlmostTokenizer.FromFolder(folder);
-log.LogInformation("Saved and reloaded {Folder}: {Files}", folder, string.Join(", ", Directory.GetFiles(folder).Select(Path.GetFileName).Order()));
+// 1. Queries: Self-Instruct from the seed queries, decontaminated against the evaluation prompts.
+var querySummary = await stages.RunAsync("1-queries", async () => Summaries.Of(await pipeline.GenerateQueriesAsync(ct)));
+var queries = await pipeline.QueriesAsync(ct);
 
-using (var ids = tensor(tokenizer.Encode("Hello", addBos: true).Select(i => (long)i).ToArray(), device: reloaded.Device).unsqueeze(0))
-using (var a = model.Logits(ids))
-using (var b = reloaded.Logits(ids))
+// 2–4. Synthetic comparisons: configurations answer, the rubric ranks, the filter drops, cross-fitted RMs validate.
+var responses = await pipeline.GenerateResponsesAsync(queries, ct);
+var raw = await stages.RunAsync("2-comparisons-raw", async () => (await pipeline.CompareAsync(responses, filtered: false, ct)).Comparisons.Count);
+var filtered = await stages.RunAsync("3-comparisons-filtered", async () => (await pipeline.CompareAsync(responses, filtered: true, ct)).Comparisons.Count);
+var validated = await stages.RunAsync("4-post-validation", async () =>
+    (await pipeline.PostValidateAsync(await Almost.Synthetic.Comparisons.ComparisonBuilder.ReadAsync(pipeline.PathOf("comparisons_filtered.jsonl"), ct), ct)).Kept.Count);
+var comparisons = new Dictionary<string, IReadOnlyList<Almost.Synthetic.Comparisons.SyntheticComparison>>();
+foreach (var name in new[] { "raw", "filtered", "validated" })
 {
-    var same = a.eq(b).all().item<bool>();
-    log.LogInformation("Reloaded logits identical: {Same}", same);
-    if (!same)
-    {
-        throw new InvalidOperationException("The reloaded checkpoint gives different logits.");
-    }
+    comparisons[name] = await Almost.Synthetic.Comparisons.ComparisonBuilder.ReadAsync(pipeline.PathOf($"comparisons_{name}.jsonl"), ct);
 }
 
-// ## 5. Generate: greedy and sampled, with a progress report
-var generator = new LocalGenerator(reloaded, tokenizer, logger: loggerFactory.CreateLogger<LocalGenerator>());
-var prompts = new[] { "\n\nHuman: What is 2 plus 3?\n\nAssistant:", "Once upon a time" };
-var progress = new Progress<GenerationProgress>(p => log.LogInformation("Generated {Done}/{Total} prompts", p.CompletedPrompts, p.TotalPrompts));
-var greedy = await generator.GenerateAsync(prompts, new GenerationOptions { MaxNewTokens = 24, Temperature = 0 }, progress);
-var sampled = await generator.GenerateAsync(prompts, new GenerationOptions { MaxNewTokens = 24, Temperature = 0.9, TopP = 0.95, Seed = 7, SamplesPerPrompt = 2 });
-for (var i = 0; i < prompts.Length; i++)
+// 5. Reward models: on the validated comparisons (ALMoST), and on the raw ones (the no-filter ablation).
+var rm = await pipeline.TrainRewardModelAsync(comparisons["validated"].Select(TinyWorldPipeline.ToPreference).ToList(), "almost", cancellationToken: ct);
+var rmRaw = await pipeline.TrainRewardModelAsync(comparisons["raw"].Select(TinyWorldPipeline.ToPreference).ToList(), "no_filter", cancellationToken: ct);
+
+// 6–7. Self-play guided by the RM (N candidates), plain self-play (N = 1), and SFT on each.
+var almostSft = await stages.RunAsync("7-sft-almost", async () => await pipeline.SftAsync(await pipeline.SelfPlayAsync(rm, queries, options.Candidates, "almost", ct), "almost_sft", ct));
+var plainSft = await stages.RunAsync("7-sft-plain", async () => await pipeline.SftAsync(await pipeline.SelfPlayAsync(rm, queries, 1, "plain", ct), "plain_selfplay_sft", ct));
+var noFilterSft = await stages.RunAsync("7-sft-no-filter", async () => await pipeline.SftAsync(await pipeline.SelfPlayAsync(rmRaw, queries, options.Candidates, "no_filter", ct), "no_filter_sft", ct));
+
+// 8. PPO from ALMoST-SFT against the RM: GAE with a critic from the RM, and the critic-free group baseline. The
+//    evaluation harness watches every rollout with the oracle (reward hacking shows as RM up, oracle down).
+var audit = new PolicyEvaluation(options.EvalTasks);
+var ppoTrace = new List<PpoTracePoint>();
+var almostPpo = await stages.RunAsync("8-ppo", async () =>
+    await pipeline.PpoAsync(almostSft, pipeline.PathOf("rm", "almost"), rm, queries, groupBaseline: false, "almost_ppo", PpoTracePoint.Observer(audit, ppoTrace), ct));
+PpoTracePoint.Save(pipeline.PathOf("policies", "almost_ppo", "oracle_trace.jsonl"), ppoTrace);
+var groupPpo = await stages.RunAsync("8-ppo-group", async () =>
+    await pipeline.PpoAsync(almostSft, pipeline.PathOf("rm", "almost"), rm, queries, groupBaseline: true, "almost_ppo_group", null, ct));
+
+// 9. DPO from ALMoST-SFT on the validated comparisons, with and without label smoothing.
+var almostDpo = await stages.RunAsync("9-dpo", async () => await pipeline.DpoAsync(almostSft, comparisons["validated"], 0.0, "almost_dpo", ct));
+var smoothDpo = await stages.RunAsync("9-dpo-smoothed", async () => await pipeline.DpoAsync(almostSft, comparisons["validated"], 0.1, "almost_dpo_smoothed", ct));
+
+// 10. Evaluation by the oracle (audit side): every system answers the eval-split tasks.
+var report = await stages.RunAsync("10-evaluation", async () => await MainJobReport.BuildAsync(pipeline, audit, options, new Dictionary<string, string>
 {
-    Console.WriteLine($"prompt: {prompts[i].ReplaceLineEndings("⏎")}");
-    Console.WriteLine($"  greedy  [{greedy[i][0].FinishReason}]: {greedy[i][0].Text.ReplaceLineEndings("⏎")}");
-    foreach (var s in sampled[i])
-    {
-        Console.WriteLine($"  sampled [{s.FinishReason}]: {s.Text.ReplaceLineEndings("⏎")}");
-    }
-}
+    ["almost_sft"] = almostSft, ["plain_selfplay_sft"] = plainSft, ["no_filter_sft"] = noFilterSft, ["almost_ppo"] = almostPpo,
+    ["almost_ppo_group"] = groupPpo, ["almost_dpo"] = almostDpo, ["almost_dpo_smoothed"] = smoothDpo,
+}, comparisons, querySummary, stages, ct));
+MainJobReport.Write(output, report, stages);
+Log($"report: {Path.Combine(output, "report.md")} and report.json");
+Console.WriteLine(File.ReadAllText(Path.Combine(output, "report.md")));

@@ -8,6 +8,10 @@
 //        [--shots 0,1,3,5] [--temperature 0.7] [--samples 2]
 //   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- probe    [--zoo DIR] [--sizes ...] [--tasks N]
 //        (log p(careful answer) after each prompt configuration: how far each model reads its demonstrations)
+//   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- feedback [options: see FeedbackCommand.Usage]
+//        (synthetic feedback on the zoo: queries, configurations, filter, pairing, audit against the oracle)
+//   dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- world [--zoo DIR] [--seed-tasks 30] [--eval-tasks 2000]
+//        (writes the public world files under zoo/world/: seed queries, evaluation prompts, demonstrations)
 //
 // DIR defaults to samples/Almost.TinyWorld/zoo. Everything is seeded: the same command gives the same zoo on the same
 // machine (see docs/tinyworld.md, "The vanilla model zoo" and "The premise, measured").
@@ -24,7 +28,7 @@ using Almost.Tokenization;
 using static TorchSharp.torch;
 
 const string DefaultZoo = "samples/Almost.TinyWorld/zoo";
-const string Usage = "usage: Almost.TinyWorld.Zoo train|evaluate|probe [options] (see the header of Program.cs)";
+const string Usage = "usage: Almost.TinyWorld.Zoo train|evaluate|probe|feedback|world [options] (see the header of Program.cs)";
 const int DataSeed = 7;
 const int BatchSize = 8;
 const long ModelSeed = 2023;
@@ -32,7 +36,7 @@ const long ModelSeed = 2023;
 // A bad argument or input file ends the program with one line on stderr and exit code 2, not a stack trace.
 SampleArguments.ExitOnInputError(Usage);
 
-if (args.Length == 0 || args[0] is not ("train" or "evaluate" or "probe"))
+if (args.Length == 0 || args[0] is not ("train" or "evaluate" or "probe" or "feedback" or "world"))
 {
     Console.Error.WriteLine(Usage);
     return 2;
@@ -54,6 +58,16 @@ set_num_threads(SampleArguments.PositiveInt(Option("--threads", "1"), "--threads
 var sizes = Option("--sizes", "tiny,small,base").Split(',')
     .Select(name => ZooModelSize.Standard.SingleOrDefault(s => s.Name == name)
         ?? throw new ArgumentException($"--sizes: unknown size '{name}'; expected {string.Join(", ", ZooModelSize.Standard.Select(s => s.Name))}.")).ToList();
+
+if (args[0] == "world")
+{
+    return await WorldCommand.RunAsync(args, cancellation.Token);
+}
+
+if (args[0] == "feedback")
+{
+    return await FeedbackCommand.RunAsync(args, cancellation.Token);
+}
 
 if (args[0] == "train")
 {

@@ -16,6 +16,9 @@ public sealed class WinRateEvaluationTests
     [InlineData(0, 20, 0.0, 0.0, 0.16113)]
     // p = 0.5, n = 100: centre 0.5, half = 1.959964·sqrt(0.0025 + 0.0000960)/1.0384146 = 0.09617
     [InlineData(50, 100, 0.5, 0.40383, 0.59617)]
+    [InlineData(0, 5, 0.0, 0.0, 0.4345)]
+    [InlineData(50, 50, 1.0, 0.9287, 1.0)]
+    [InlineData(590, 1000, 0.59, 0.5592, 0.6201)]
     public void Wilson_interval_matches_hand_computed_values(double successes, int trials, double p, double lower, double upper)
     {
         var ci = WilsonInterval.Of(successes, trials);

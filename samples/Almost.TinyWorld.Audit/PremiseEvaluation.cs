@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Almost.Generation;
 using Almost.IO;
+using Almost.Tokenization;
 
 namespace Almost.TinyWorld;
 
@@ -33,7 +34,7 @@ public sealed record PremiseOptions
         Temperature = 0.7,
         Seed = 1,
         SamplesPerPrompt = 2,
-        StopStrings = ["\n\nHuman:"],
+        StopStrings = AlmostTranscript.StopStrings,
     };
 }
 

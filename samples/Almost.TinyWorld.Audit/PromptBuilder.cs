@@ -1,3 +1,5 @@
+using Almost.Tokenization;
+
 namespace Almost.TinyWorld;
 
 /// <summary>
@@ -7,19 +9,19 @@ namespace Almost.TinyWorld;
 public static class PromptBuilder
 {
     /// <summary>What starts a user turn.</summary>
-    public const string HumanPrefix = "\n\nHuman: ";
+    public const string HumanPrefix = AlmostTranscript.HumanPrefix + " ";
 
     /// <summary>What starts an assistant turn (a space follows before the answer).</summary>
-    public const string AssistantPrefix = "\n\nAssistant:";
+    public const string AssistantPrefix = AlmostTranscript.AssistantPrefix;
 
     /// <summary>The shot counts of the method's prompt configurations.</summary>
     public static IReadOnlyList<int> StandardShots { get; } = [0, 1, 3, 5];
 
     /// <summary>One complete turn: <c>"\n\nHuman: {query}\n\nAssistant: {answer}"</c>.</summary>
-    public static string FormatTurn(string query, string answer) => $"{HumanPrefix}{query}{AssistantPrefix} {answer}";
+    public static string FormatTurn(string query, string answer) => AlmostTranscript.FormatTurn(query, answer);
 
     /// <summary>The open turn a model continues: <c>"\n\nHuman: {query}\n\nAssistant:"</c>.</summary>
-    public static string FormatQuery(string query) => $"{HumanPrefix}{query}{AssistantPrefix}";
+    public static string FormatQuery(string query) => AlmostTranscript.FormatPrompt(query);
 
     /// <summary>
     /// The first <paramref name="shots"/> dialogues of <paramref name="demonstrations"/>, then the open turn for

@@ -96,19 +96,6 @@ public sealed record CorpusOptions
     public TaskSplit Split { get; init; } = TaskSplit.Train;
 }
 
-/// <summary>What a persona lapse of a transcript applies to (<see cref="CorpusOptions.LapseScope"/>).</summary>
-public enum PersonaLapseScope
-{
-    /// <summary>Each turn keeps the document's persona, or lapses, on its own.</summary>
-    Turn,
-
-    /// <summary>
-    /// Each topic of a document keeps the document's persona, or lapses into one other persona, once for the whole
-    /// document: an assistant that is careful with sums may still be sloppy about the atlas, consistently.
-    /// </summary>
-    Topic,
-}
-
 /// <summary>One pretraining document.</summary>
 /// <param name="Kind">What kind of document it is (not shown to the model).</param>
 /// <param name="Text">The document's text.</param>

@@ -1,0 +1,73 @@
+using System.Reflection;
+using System.Text.Json;
+using FluentAssertions;
+using Xunit;
+
+namespace Almost.TinyWorld.Tests;
+
+/// <summary>The main job's --fast run: every stage runs and the report has every key; a rerun skips the finished stages.</summary>
+[Collection(MainJobCollection.Name)]
+public sealed class MainJobTests
+{
+    private static async Task<int> RunMainJobAsync(params string[] args)
+    {
+        var entry = typeof(Almost.Quickstart.MainJobReport).Assembly.EntryPoint!;
+        var result = entry.Invoke(null, [args]);
+        return result switch
+        {
+            Task<int> withCode => await withCode,
+            Task task => await task.ContinueWith(t => { t.GetAwaiter().GetResult(); return 0; }),
+            int code => code,
+            _ => 0,
+        };
+    }
+
+    [Fact]
+    public async Task The_fast_pipeline_produces_the_report_and_a_rerun_skips_every_finished_stage()
+    {
+        var output = Path.Combine(Path.GetTempPath(), "almost-mainjob-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            (await RunMainJobAsync("--fast", "--output", output, "--threads", "1")).Should().Be(0);
+
+            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
+            var root = report.RootElement;
+            foreach (var key in new[] { "vanilla_best", "almost_sft", "plain_selfplay_sft", "no_filter_sft", "almost_ppo", "almost_ppo_group",
+                         "almost_dpo", "synthetic_label_agreement", "rm_oracle_accuracy", "win_rates", "alignment_tax" })
+            {
+                root.TryGetProperty(key, out _).Should().BeTrue($"report.json has {key}");
+            }
+
+            root.GetProperty("almost_sft").GetDouble().Should().BeInRange(0, 1);
+            root.GetProperty("win_rates").GetProperty("almost_sft_over_vanilla_best").GetProperty("wins").GetInt32().Should().BeGreaterThanOrEqualTo(0);
+            File.ReadAllText(Path.Combine(output, "report.md")).Should().Contain("| almost_sft |");
+            var markers = Directory.GetFiles(Path.Combine(output, "stages")).ToDictionary(f => f, File.GetLastWriteTimeUtc);
+            markers.Keys.Select(Path.GetFileNameWithoutExtension).Should().Contain(["1-queries", "4-post-validation", "7-sft-almost", "8-ppo", "9-dpo", "10-evaluation"]);
+            var policy = Path.Combine(output, "policies", "almost_sft", "model.safetensors");
+            var policyTime = File.GetLastWriteTimeUtc(policy);
+
+            (await RunMainJobAsync("--fast", "--output", output, "--threads", "1")).Should().Be(0);
+
+            Directory.GetFiles(Path.Combine(output, "stages")).ToDictionary(f => f, File.GetLastWriteTimeUtc)
+                .Should().Equal(markers, "every finished stage is skipped, none rewritten");
+            File.GetLastWriteTimeUtc(policy).Should().Be(policyTime, "the SFT policy is not retrained");
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(output, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
+
+/// <summary>The main job uses every core: it runs alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MainJobCollection
+{
+    public const string Name = "Main job";
+}

@@ -4,6 +4,7 @@
 //   ... -- --peers [--zoo small] [--threads 2]   (side-by-side peers: llama.cpp, nn.TransformerEncoder; see PeerBenchmarks)
 //   ... -- --soak [--soak-steps 2000]   (memory over N training steps and N generation batches; see MemorySoak)
 //   [--decode-only]: only decoding and no-grad forward memory, JSON on stdout, no report written.
+//   [--reward-model]: only the reward-model section (training and scoring pairs/s) of docs/performance.md.
 using System.Globalization;
 using System.Text.Json;
 using Almost.Benchmarks;
@@ -65,6 +66,11 @@ if (threadsIndex >= 0)
 }
 
 var threads = torch.get_num_threads();
+if (args.Contains("--reward-model"))
+{
+    RewardModelThroughput.Report(outPath, quick);
+    return;
+}
 
 var result = new Dictionary<string, object>
 {
@@ -123,6 +129,7 @@ Console.WriteLine(json);
 if (!decodeOnly)
 {
     PerformanceReport.Write(outPath, result);
+    RewardModelThroughput.Report(outPath, quick);
     Console.Error.WriteLine($"wrote {outPath}");
 }
 

@@ -3,18 +3,17 @@
 //
 //   dotnet run -c Release --project samples/Almost.TinyWorld.RewardModel -- [--out DIR] [--train-tasks 1200]
 //        [--eval-tasks 300] [--samples 4] [--threads 1] [--init base] [--lr 1e-4] [--epochs 1] [--batch 16]
-//        [--labels synthetic|oracle] [--run NAME]
+//        [--labels synthetic|oracle] [--seed 1 (head init; data order = seed + 2)] [--run NAME]
+//        [--hhh ../shared/data/almost-eval/hhh_eval.json]
 //
-// Samples are cached in DIR/samples.jsonl, so a rerun goes straight to training; each training run writes
-// DIR/NAME/ (the reward model, metrics.jsonl, report.json). `--labels oracle` trains on oracle-ordered train-split
-// pairs instead: an upper bound for what the model can learn from these samples, not the pipeline (see
-// docs/reward-model.md).
+// Samples are cached in DIR/samples-{configuration}.jsonl, so a rerun goes straight to training. Each training run
+// writes DIR/NAME/ (the reward model, metrics.jsonl, report.json); rerunning a finished run measures its saved model
+// again. `--labels oracle` trains on oracle-ordered train-split pairs instead: an upper bound for what the model can
+// learn from these samples, not the pipeline (see docs/reward-model.md).
 using System.Globalization;
-using Almost.Data;
 using Almost.IO;
 using Almost.Models.Llama;
 using Almost.Rlhf.RewardModeling;
-using Almost.Rlhf.Training;
 using Almost.Scoring;
 using Almost.TinyWorld;
 using Almost.TinyWorld.RewardModeling;
@@ -43,7 +42,7 @@ var trainTasks = new TaskGenerator(21).Generate(TaskSplit.Train, int.Parse(Optio
 var evalTasks = new TaskGenerator(31).Generate(TaskSplit.Eval, int.Parse(Option("--eval-tasks", "300"), CultureInfo.InvariantCulture));
 
 // 2. Zoo samples: A (base, 5 careful shots), D (tiny, 3 careful shots), G (tiny, 0 shots), several per prompt.
-var samples = await ZooSampler.LoadOrGenerateAsync(Path.Combine(output, "samples.jsonl"), zoo, trainTasks, evalTasks,
+var samples = await ZooSampler.LoadOrGenerateAsync(output, zoo, trainTasks, evalTasks,
     samplesPerPrompt, Log, cancellation.Token);
 var oracle = new Oracle();
 foreach (var configuration in ZooSampler.Configurations)
@@ -75,35 +74,50 @@ var pairs = labels == "oracle"
         .Concat(TinyWorldComparisons.OracleWithinPrompt(samples.Where(s => s.Split == "train" && s.Task % 10 != 0), "A", trainTasks, oracle)).ToList()
     : trainingPairs;
 string init = Option("--init", "base");
-string runName = Option("--run", $"{labels}-{init}-lr{Option("--lr", "1e-4")}-e{Option("--epochs", "1")}");
+int seed = int.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture);
+string runName = Option("--run", $"{labels}-{init}-lr{Option("--lr", "1e-4")}-e{Option("--epochs", "1")}" + (seed == 1 ? "" : $"-s{seed}"));
 string runFolder = Path.Combine(output, runName);
 var tokenizer = AlmostTokenizer.FromFolder(Path.Combine(zoo, init));
-using var rm = LlamaForSequenceClassification.FromCausalLm(Path.Combine(zoo, init), new ModelOptions { Device = "cpu", DType = ScalarType.Float32, Seed = 1 });
+using var rm = LlamaForSequenceClassification.FromCausalLm(Path.Combine(zoo, init), new ModelOptions { Device = "cpu", DType = ScalarType.Float32, Seed = seed });
 using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
-var trainer = new RewardModelTrainer(rm, tokenizer, pairs, new RewardModelTrainingOptions
+string reportPath = Path.Combine(runFolder, "report.json");
+long steps;
+double trainSeconds;
+if (File.Exists(reportPath))
 {
-    OutputDir = runFolder,
-    LearningRate = double.Parse(Option("--lr", "1e-4"), CultureInfo.InvariantCulture),
-    Epochs = int.Parse(Option("--epochs", "1"), CultureInfo.InvariantCulture),
-    PerDeviceBatchSize = int.Parse(Option("--batch", "16"), CultureInfo.InvariantCulture),
-    WeightDecay = 0.0,
-    LoggingSteps = 25,
-    EvalSteps = 100,
-    SaveSteps = 200,
-    SaveTotalLimit = 1,
-    ResumeFromCheckpoint = true,
-    Seed = 3,
-}, heldOutSynthetic, loggerFactory.CreateLogger<RewardModelTrainer>());
-Log($"training on {pairs.Count} {labels} pairs ({trainer.TotalSteps} steps, {trainer.TrainDataset.TokenCount} tokens, longest {trainer.TrainDataset.MaxLength})");
-var result = await trainer.TrainAsync(cancellationToken: cancellation.Token);
-Log($"trained in {result.Elapsed.TotalSeconds:F0}s: loss {result.TrainingLoss:F3}, held-out synthetic accuracy {Percent(result.EvalMetrics!["accuracy"])}");
+    // A finished run: measure its saved model again instead of retraining.
+    rm.LoadWeights(runFolder);
+    var previous = System.Text.Json.JsonDocument.Parse(File.ReadAllText(reportPath)).RootElement;
+    (steps, trainSeconds) = (previous.GetProperty("steps").GetInt64(), previous.GetProperty("train_seconds").GetDouble());
+    Log($"loaded the trained model of {runFolder}");
+}
+else
+{
+    var trainer = new RewardModelTrainer(rm, tokenizer, pairs, new RewardModelTrainingOptions
+    {
+        OutputDir = runFolder,
+        LearningRate = double.Parse(Option("--lr", "1e-4"), CultureInfo.InvariantCulture),
+        Epochs = int.Parse(Option("--epochs", "1"), CultureInfo.InvariantCulture),
+        PerDeviceBatchSize = int.Parse(Option("--batch", "16"), CultureInfo.InvariantCulture),
+        LoggingSteps = 25,
+        EvalSteps = 100,
+        SaveSteps = 200,
+        SaveTotalLimit = 1,
+        ResumeFromCheckpoint = true,
+        Seed = seed + 2,
+    }, heldOutSynthetic, loggerFactory.CreateLogger<RewardModelTrainer>());
+    Log($"training on {pairs.Count} {labels} pairs ({trainer.TotalSteps} steps, {trainer.TrainDataset.TokenCount} tokens, longest {trainer.TrainDataset.MaxLength})");
+    var result = await trainer.TrainAsync(cancellationToken: cancellation.Token);
+    (steps, trainSeconds) = (result.GlobalStep, Math.Round(result.Elapsed.TotalSeconds, 1));
+    Log($"trained in {trainSeconds:F0}s: loss {result.TrainingLoss:F3}, held-out synthetic accuracy {Percent(result.EvalMetrics!["accuracy"])}");
+}
 
 // 6. Measure: held-out synthetic pairs, oracle pairs across configurations, oracle pairs within a prompt, best-of-N.
 var scorer = new RewardModel(rm, tokenizer, new RewardModelOptions { BatchSize = 32 });
 var report = new Dictionary<string, object>
 {
-    ["run"] = runName, ["labels"] = labels, ["init"] = init, ["training_pairs"] = pairs.Count, ["steps"] = result.GlobalStep,
-    ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
+    ["run"] = runName, ["labels"] = labels, ["init"] = init, ["training_pairs"] = pairs.Count, ["steps"] = steps,
+    ["train_seconds"] = trainSeconds,
 };
 foreach (var (name, set) in new[] { ("held_out_synthetic", heldOutSynthetic), ("oracle_across_configurations", acrossConfigurations), ("oracle_within_prompt", withinPrompt) })
 {
@@ -134,5 +148,16 @@ report["best_of_n"] = new
     reward_model = Math.Round(rmPick / candidates.Count, 4), oracle = Math.Round(oraclePick / candidates.Count, 4),
 };
 Log($"best of {samplesPerPrompt} (A, oracle score): random {randomPick / candidates.Count:F3}, reward model {rmPick / candidates.Count:F3}, oracle {oraclePick / candidates.Count:F3}");
-AtomicFile.WriteJson(Path.Combine(runFolder, "report.json"), report, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+// Static HHH (real human-written pairs): a TinyWorld model has never seen such text, so near chance is expected.
+string hhh = Option("--hhh", Path.Combine("..", "shared", "data", "almost-eval", "hhh_eval.json"));
+if (File.Exists(hhh))
+{
+    var onHhh = await StaticHhhEval.EvaluateAsync(scorer, hhh, cancellation.Token);
+    report["static_hhh"] = new[] { ("all", onHhh.Overall) }.Concat(onHhh.ByCategory.Select(kv => (kv.Key, kv.Value)))
+        .ToDictionary(x => x.Item1, x => new { pairs = x.Item2.Pairs, accuracy = Math.Round(x.Item2.Accuracy, 4) });
+    Log("static HHH: " + string.Join(", ", new[] { ("all", onHhh.Overall) }.Concat(onHhh.ByCategory.Select(kv => (kv.Key, kv.Value)))
+        .Select(x => $"{x.Item1} {Percent(x.Item2.Accuracy)} of {x.Item2.Pairs}")));
+}
+
+AtomicFile.WriteJson(reportPath, report, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
 return 0;

@@ -34,51 +34,56 @@ public static class ZooSampler
     ];
 
     /// <summary>
-    /// The samples of every configuration for every task of both splits: read from <paramref name="cache"/> when it
-    /// exists, otherwise generated (temperature 0.7, 48 new tokens, stop at a new Human turn) and written there.
+    /// The samples of every configuration for every task of both splits: read from <c>samples-{name}.jsonl</c> in
+    /// <paramref name="cacheFolder"/> when it exists, otherwise generated (temperature 0.7, 48 new tokens, stop at a new
+    /// Human turn; seed 1 + the configuration's rank, so configurations that read their prompts alike still sample
+    /// independently) and written there.
     /// </summary>
     public static async Task<IReadOnlyList<ZooSample>> LoadOrGenerateAsync(
-        string cache, string zoo, IReadOnlyList<TinyTask> train, IReadOnlyList<TinyTask> eval, int samplesPerPrompt,
+        string cacheFolder, string zoo, IReadOnlyList<TinyTask> train, IReadOnlyList<TinyTask> eval, int samplesPerPrompt,
         Action<string> log, CancellationToken cancellationToken)
     {
-        if (File.Exists(cache))
-        {
-            return (await JsonlReader.ReadAllAsync<ZooSample>(cache, cancellationToken: cancellationToken)).Records;
-        }
-
         var demonstrations = DemonstrationSet.Create(Persona.Careful, 5, seed: 5);
-        var generation = new GenerationOptions
-        {
-            MaxNewTokens = 48, Temperature = 0.7, Seed = 1, SamplesPerPrompt = samplesPerPrompt, StopStrings = AlmostTranscript.StopStrings,
-        };
         var samples = new List<ZooSample>();
-        foreach (var group in Configurations.GroupBy(c => c.Model))
+        foreach (var configuration in Configurations)
         {
-            string folder = Path.Combine(zoo, group.Key);
+            string cache = Path.Combine(cacheFolder, $"samples-{configuration.Name}.jsonl");
+            if (File.Exists(cache))
+            {
+                samples.AddRange((await JsonlReader.ReadAllAsync<ZooSample>(cache, cancellationToken: cancellationToken)).Records);
+                continue;
+            }
+
+            string folder = Path.Combine(zoo, configuration.Model);
             using var model = LlamaForCausalLM.FromPretrained(folder, new ModelOptions { Device = "cpu", DType = ScalarType.Float32 });
             var generator = new LocalGenerator(model, AlmostTokenizer.FromFolder(folder), new LocalGeneratorOptions { MaxBatchSize = 32 });
-            foreach (var configuration in group)
+            var generation = new GenerationOptions
             {
-                foreach (var (split, tasks) in new[] { ("train", train), ("eval", eval) })
+                MaxNewTokens = 48, Temperature = 0.7, Seed = 1 + configuration.Rank, SamplesPerPrompt = samplesPerPrompt,
+                StopStrings = AlmostTranscript.StopStrings,
+            };
+            var mine = new List<ZooSample>();
+            foreach (var (split, tasks) in new[] { ("train", train), ("eval", eval) })
+            {
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                var prompts = tasks.Select(t => PromptBuilder.Build(demonstrations, configuration.Shots, t.Query)).ToList();
+                var results = await generator.GenerateAsync(prompts, generation, cancellationToken: cancellationToken);
+                for (int t = 0; t < tasks.Count; t++)
                 {
-                    var watch = System.Diagnostics.Stopwatch.StartNew();
-                    var prompts = tasks.Select(t => PromptBuilder.Build(demonstrations, configuration.Shots, t.Query)).ToList();
-                    var results = await generator.GenerateAsync(prompts, generation, cancellationToken: cancellationToken);
-                    for (int t = 0; t < tasks.Count; t++)
+                    for (int s = 0; s < results[t].Count; s++)
                     {
-                        for (int s = 0; s < results[t].Count; s++)
-                        {
-                            samples.Add(new ZooSample(split, t, configuration.Name, s, PromptBuilder.FormatQuery(tasks[t].Query),
-                                " " + AlmostTranscript.CutReply(results[t][s].Text)));
-                        }
+                        mine.Add(new ZooSample(split, t, configuration.Name, s, PromptBuilder.FormatQuery(tasks[t].Query),
+                            " " + AlmostTranscript.CutReply(results[t][s].Text)));
                     }
-
-                    log($"sampled {configuration.Name} ({configuration.Model} {configuration.Shots}-shot) on {tasks.Count} {split} tasks × {samplesPerPrompt} in {watch.Elapsed.TotalSeconds:F0}s");
                 }
+
+                log($"sampled {configuration.Name} ({configuration.Model} {configuration.Shots}-shot) on {tasks.Count} {split} tasks × {samplesPerPrompt} in {watch.Elapsed.TotalSeconds:F0}s");
             }
+
+            await JsonlWriter.WriteAllAsync(cache, mine, cancellationToken: cancellationToken);
+            samples.AddRange(mine);
         }
 
-        await JsonlWriter.WriteAllAsync(cache, samples, cancellationToken: cancellationToken);
         return samples;
     }
 }

@@ -11,7 +11,7 @@ namespace Almost.Rlhf.RewardModeling;
 /// </summary>
 public sealed class RewardModelPairBatch : ITrainingBatch
 {
-    private RewardModelPairBatch(Scoring.RewardModelBatch sequences, Tensor margins, long pairs)
+    private RewardModelPairBatch(RewardModelBatch sequences, Tensor margins, long pairs)
     {
         Sequences = sequences;
         Margins = margins;
@@ -19,7 +19,7 @@ public sealed class RewardModelPairBatch : ITrainingBatch
     }
 
     /// <summary>The 2B sequences, chosen first, then rejected in the same pair order.</summary>
-    public Scoring.RewardModelBatch Sequences { get; }
+    public RewardModelBatch Sequences { get; }
 
     /// <summary>Per-pair margins (B), fp32, on the model's device.</summary>
     public Tensor Margins { get; }
@@ -53,7 +53,7 @@ public sealed class RewardModelPairBatch : ITrainingBatch
         }
 
         return new RewardModelPairBatch(
-            Scoring.RewardModelBatch.LeftPadded(rows, padTokenId, device),
+            RewardModelBatch.LeftPadded(rows, padTokenId, device),
             tensor(margins, [pairs.Count], ScalarType.Float32, device),
             pairs.Count);
     }

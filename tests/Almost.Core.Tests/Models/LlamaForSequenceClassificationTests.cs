@@ -125,6 +125,29 @@ public sealed class LlamaForSequenceClassificationTests : IDisposable
     }
 
     [Fact]
+    public void A_config_as_transformers_writes_it_loads()
+    {
+        // transformers' save_pretrained writes id2label / label2id (not num_labels), its version, problem_type and
+        // OpenRLHF's normalize_reward; none of that may stop the load.
+        using var rm = Tiny();
+        rm.SavePretrained(_dir);
+        var path = Path.Combine(_dir, "config.json");
+        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json.Remove("num_labels");
+        json["transformers_version"] = "4.57.1";
+        json["problem_type"] = null;
+        json["normalize_reward"] = true;
+        json["mean"] = -0.5;
+        json["std"] = 3;
+        File.WriteAllText(path, json.ToJsonString());
+
+        using var loaded = LlamaForSequenceClassification.FromPretrained(_dir, Cpu());
+
+        loaded.Normalization.Should().Be(new RewardNormalization(-0.5, 3));
+        Batched(loaded, left: true, pad: 0).Should().Equal(Batched(rm, left: true, pad: 0));
+    }
+
+    [Fact]
     public void A_pad_id_is_always_saved_because_transformers_pools_with_it()
     {
         var config = TinyConfigs.Llama() with { PadTokenId = null };

@@ -1,4 +1,5 @@
 using Almost.Data;
+using Almost.Synthetic.Filters;
 
 namespace Almost.TinyWorld.RewardModeling;
 
@@ -9,21 +10,13 @@ namespace Almost.TinyWorld.RewardModeling;
 public static class TinyWorldComparisons
 {
     /// <summary>
-    /// The reference heuristic filter with the TinyWorld minimum length of 20 characters (the findings: 50 drops the
-    /// better, short careful answers): a response is bad if shorter than 20 characters, ends with <c>?</c> or <c>:</c>,
-    /// starts with "well", does not end with <c>.</c> or <c>!</c>, says "don't know", or contains a new Human turn.
+    /// The reference heuristic filter (<see cref="HeuristicResponseFilter"/>) with TinyWorld's minimum length of 20
+    /// characters (the findings: 50 drops the better, short careful answers).
     /// </summary>
-    public static bool PassesFilter(string response)
-    {
-        string text = response.Trim();
-        string lower = text.ToLowerInvariant().Replace('\u2019', '\'');
-        return text.Length >= 20
-               && !text.EndsWith('?') && !text.EndsWith(':')
-               && !lower.StartsWith("well", StringComparison.Ordinal)
-               && (text.EndsWith('.') || text.EndsWith('!'))
-               && !lower.Contains("don't know", StringComparison.Ordinal)
-               && !text.Contains("Human:", StringComparison.Ordinal);
-    }
+    public static HeuristicResponseFilter Filter { get; } = new(new HeuristicFilterOptions { MinLength = 20 });
+
+    /// <summary>Whether <paramref name="response"/> passes <see cref="Filter"/>.</summary>
+    public static bool PassesFilter(string response) => Filter.Check("", response).Count == 0;
 
     /// <summary>
     /// Synthetic comparisons (ALMoST stage 2, no oracle): per task and sample index, the configurations' responses that

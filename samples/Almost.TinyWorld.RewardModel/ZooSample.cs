@@ -50,7 +50,9 @@ public static class ZooSampler
             string cache = Path.Combine(cacheFolder, $"samples-{configuration.Name}.jsonl");
             if (File.Exists(cache))
             {
-                samples.AddRange((await JsonlReader.ReadAllAsync<ZooSample>(cache, cancellationToken: cancellationToken)).Records);
+                var cached = (await JsonlReader.ReadAllAsync<ZooSample>(cache, cancellationToken: cancellationToken)).Records;
+                CheckMatchesTasks(cache, cached, train, eval, samplesPerPrompt);
+                samples.AddRange(cached);
                 continue;
             }
 
@@ -85,5 +87,24 @@ public static class ZooSampler
         }
 
         return samples;
+    }
+
+    /// <summary>
+    /// A cache is only valid for the same tasks (the oracle scores each sample against its task): every task of both
+    /// splits must have its samples, with its own prompt.
+    /// </summary>
+    private static void CheckMatchesTasks(string cache, IReadOnlyList<ZooSample> cached, IReadOnlyList<TinyTask> train, IReadOnlyList<TinyTask> eval, int samplesPerPrompt)
+    {
+        foreach (var (split, tasks) in new[] { ("train", train), ("eval", eval) })
+        {
+            var mine = cached.Where(s => s.Split == split).ToList();
+            var stale = mine.FirstOrDefault(s => s.Task >= tasks.Count || s.Prompt != PromptBuilder.FormatQuery(tasks[s.Task].Query));
+            if (mine.Count != tasks.Count * samplesPerPrompt || stale is not null)
+            {
+                throw new InvalidDataException(
+                    $"{cache}: its {split} samples were made for other tasks or settings ({mine.Count} samples for {tasks.Count} tasks × {samplesPerPrompt}" +
+                    (stale is null ? ")" : $"; task {stale.Task} has prompt {stale.Prompt.Trim()})") + "; delete it to sample again.");
+            }
+        }
     }
 }

@@ -1,6 +1,8 @@
 // Almost benchmarks: one run measures the machine and the SDK, prints one JSON line, and writes docs/performance.md.
 //   dotnet run -c Release --project samples/Almost.Benchmarks [-- --quick] [--threads N] [--out docs/performance.md]
 //   ... -- --tokenizers   (tokenizer load and encode speed only; see TokenizerThroughput)
+//   ... -- --peers [--zoo small] [--threads 2]   (side-by-side peers: llama.cpp, nn.TransformerEncoder; see PeerBenchmarks)
+//   ... -- --soak [--soak-steps 2000]   (memory over N training steps and N generation batches; see MemorySoak)
 //   [--decode-only]: only decoding and no-grad forward memory, JSON on stdout, no report written.
 //   [--reward-model]: only the reward-model section (training and scoring pairs/s) of docs/performance.md.
 using System.Globalization;
@@ -9,6 +11,42 @@ using Almost.Benchmarks;
 using Almost.Devices;
 using Almost.Models.Llama;
 using TorchSharp;
+
+if (args.Contains("--peers"))
+{
+    var zooIndex = Array.IndexOf(args, "--zoo");
+    var peerThreadsIndex = Array.IndexOf(args, "--threads");
+    var peerOutIndex = Array.IndexOf(args, "--out");
+    PeerBenchmarks.Run(
+        FindRepoRoot(),
+        zooIndex >= 0 ? args[zooIndex + 1] : "small",
+        peerThreadsIndex >= 0 ? int.Parse(args[peerThreadsIndex + 1], CultureInfo.InvariantCulture) : 2,
+        peerOutIndex >= 0 ? args[peerOutIndex + 1] : Path.Combine(FindRepoRoot(), "docs", "performance.md"));
+    return;
+}
+
+if (args.Contains("--soak"))
+{
+    // The memory soak of docs/reliability.md: --soak [--soak-steps 2000]
+    var stepsIndex = Array.IndexOf(args, "--soak-steps");
+    torch.set_num_threads(1);
+    await MemorySoak.RunAsync(stepsIndex >= 0 ? int.Parse(args[stepsIndex + 1], CultureInfo.InvariantCulture) : 2000);
+    return;
+}
+
+if (args.Contains("--save-loop") || args.Contains("--check"))
+{
+    // The kill -9 check of docs/reliability.md (eng/kill-test.sh).
+    torch.set_num_threads(1);
+    var loop = Array.IndexOf(args, "--save-loop");
+    if (loop >= 0)
+    {
+        KillSafety.SaveLoop(args[loop + 1]);
+    }
+
+    Environment.ExitCode = KillSafety.Check(args[Array.IndexOf(args, "--check") + 1]);
+    return;
+}
 
 if (args.Contains("--tokenizers"))
 {

@@ -20,11 +20,17 @@ internal sealed class OpenAiRequestException(int status, string message, string?
 /// A validated <c>/v1/completions</c> or <c>/v1/chat/completions</c> request: the prompts (a chat is rendered into one
 /// prompt by the chat template) and the sampling settings for <see cref="LocalGenerator"/>.
 /// </summary>
+/// <param name="Prompts">The text prompts; empty when the prompts came as token ids.</param>
+/// <param name="Options">The sampling settings.</param>
+/// <param name="Stream">Whether to answer as server-sent events.</param>
+/// <param name="StopStrings">The request's own stop strings (reported back in <c>stop_reason</c>).</param>
+/// <param name="TokenPrompts">Prompts given as token-id arrays (as vLLM accepts), used as they are (no BOS added); null for text.</param>
 internal sealed record CompletionRequest(
     IReadOnlyList<string> Prompts,
     GenerationOptions Options,
     bool Stream,
-    IReadOnlyList<string> StopStrings)
+    IReadOnlyList<string> StopStrings,
+    IReadOnlyList<int[]>? TokenPrompts = null)
 {
     private const int CompletionsDefaultMaxTokens = 16;   // OpenAI's and vLLM's default for /v1/completions
 
@@ -51,7 +57,7 @@ internal sealed record CompletionRequest(
         }
 
         var stops = ReadStops(root);
-        var prompts = chat ? [RenderChat(root, limits.ChatTemplate)] : ReadPrompts(root, limits.MaxPrompts);
+        var (prompts, tokenPrompts) = chat ? ([RenderChat(root, limits.ChatTemplate)], null) : ReadPrompts(root, limits.MaxPrompts);
         if (Flag(root, "echo"))
         {
             throw Invalid("echo", "is not supported by this server");
@@ -112,10 +118,15 @@ internal sealed record CompletionRequest(
                 ReturnLogProbs = chat ? Flag(root, "logprobs") && CheckTopLogProbs(root) : ReadCompletionLogProbs(root),
             },
             Flag(root, "stream"),
-            stops);
+            stops,
+            tokenPrompts);
     }
 
-    private static string[] ReadPrompts(JsonElement root, int maxPrompts)
+    /// <summary>
+    /// <c>prompt</c>: a string, an array of strings, an array of token ids, or an array of token-id arrays (the four
+    /// forms of the OpenAI and vLLM APIs). Token ids are checked against the vocabulary by the server.
+    /// </summary>
+    private static (string[] Texts, int[][]? TokenIds) ReadPrompts(JsonElement root, int maxPrompts)
     {
         if (!root.TryGetProperty("prompt", out var prompt) || prompt.ValueKind == JsonValueKind.Null)
         {
@@ -124,22 +135,44 @@ internal sealed record CompletionRequest(
 
         if (prompt.ValueKind == JsonValueKind.String)
         {
-            return [prompt.GetString()!];
+            return ([prompt.GetString()!], null);
         }
 
-        if (prompt.ValueKind != JsonValueKind.Array || prompt.GetArrayLength() == 0 ||
-            prompt.EnumerateArray().Any(p => p.ValueKind != JsonValueKind.String))
+        const string Expected = "must be a string, an array of strings, an array of token ids or an array of token-id arrays";
+        if (prompt.ValueKind != JsonValueKind.Array || prompt.GetArrayLength() == 0)
         {
-            throw Invalid("prompt", "must be a string or a non-empty array of strings (token arrays are not supported)");
+            throw Invalid("prompt", Expected);
         }
 
-        if (prompt.GetArrayLength() > maxPrompts)
+        var items = prompt.EnumerateArray().ToList();
+        if (items.All(p => p.ValueKind == JsonValueKind.Number))
         {
-            throw Invalid("prompt", $"holds {prompt.GetArrayLength()} prompts; this server takes at most {maxPrompts}");
+            return ([], [TokenIds(prompt)]);
         }
 
-        return [.. prompt.EnumerateArray().Select(p => p.GetString()!)];
+        var count = items.Count;
+        if (count > maxPrompts)
+        {
+            throw Invalid("prompt", $"holds {count} prompts; this server takes at most {maxPrompts}");
+        }
+
+        if (items.All(p => p.ValueKind == JsonValueKind.String))
+        {
+            return ([.. items.Select(p => p.GetString()!)], null);
+        }
+
+        if (items.All(p => p.ValueKind == JsonValueKind.Array && p.GetArrayLength() > 0))
+        {
+            return ([], [.. items.Select(TokenIds)]);
+        }
+
+        throw Invalid("prompt", Expected);
     }
+
+    private static int[] TokenIds(JsonElement array) =>
+        [.. array.EnumerateArray().Select(id => id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) && v >= 0
+            ? v
+            : throw Invalid("prompt", $"token ids must be non-negative integers, got {id.GetRawText()}"))];
 
     private static string RenderChat(JsonElement root, IChatTemplate template)
     {

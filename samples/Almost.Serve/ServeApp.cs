@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Almost.Generation;
@@ -79,9 +81,39 @@ public static class ServeApp
                 ["max_model_len"] = model.Config.MaxPositionEmbeddings,
             }),
         }));
+        if (options.ApiKey is { Length: > 0 } apiKey)
+        {
+            app.Use(RequireApiKey(apiKey));
+        }
+
         app.MapPost("/v1/completions", (HttpContext context) => HandleAsync(context, served, chat: false));
         app.MapPost("/v1/chat/completions", (HttpContext context) => HandleAsync(context, served, chat: true));
         return app;
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// Middleware refusing requests without <c>Authorization: Bearer {key}</c> (401, OpenAI's <c>invalid_api_key</c>).
+    /// The hashes of the two keys are compared in constant time, so the comparison leaks neither content nor length;
+    /// neither key is ever logged.
+    /// </summary>
+    private static Func<HttpContext, RequestDelegate, Task> RequireApiKey(string apiKey)
+    {
+        var expected = SHA256.HashData(Encoding.UTF8.GetBytes(apiKey));
+        return async (context, next) =>
+        {
+            var header = context.Request.Headers.Authorization.ToString();
+            var given = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : "";
+            if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), expected))
+            {
+                await WriteErrorAsync(context, 401, "Incorrect or missing API key: send 'Authorization: Bearer <key>'.",
+                    "invalid_request_error", null, "invalid_api_key");
+                return;
+            }
+
+            await next(context);
+        };
     }
 
     private static async Task HandleAsync(HttpContext context, ServedModel served, bool chat)
@@ -89,13 +121,14 @@ public static class ServeApp
         try
         {
             var request = await ReadRequestAsync(context, served, chat);
-            var results = await GenerateAsync(served, request, context.RequestAborted);
+            var promptIds = PromptIds(served, request);
+            var results = await GenerateAsync(served, promptIds, request.Options, context.RequestAborted);
             var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
             var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             var choices = BuildChoices(served, request, results, chat);
             served.Logger.LogInformation(
                 "{Endpoint}: {Prompts} prompts x {Samples} samples, {Tokens} new tokens{Stream}",
-                chat ? "chat" : "completions", request.Prompts.Count, request.Options.SamplesPerPrompt,
+                chat ? "chat" : "completions", promptIds.Count, request.Options.SamplesPerPrompt,
                 results.Sum(r => r.Sum(s => s.TokenIds.Count)), request.Stream ? " (streamed)" : "");
             if (request.Stream)
             {
@@ -103,7 +136,7 @@ public static class ServeApp
                 return;
             }
 
-            var promptTokens = request.Prompts.Sum(p => served.Tokenizer.Encode(p, served.AddBos).Length);
+            var promptTokens = promptIds.Sum(p => p.Length);
             var completionTokens = results.Sum(r => r.Sum(s => s.TokenIds.Count));
             var body = new JsonObject
             {
@@ -153,6 +186,17 @@ public static class ServeApp
                 null, "request_too_large");
         }
 
+        // System.Text.Json checks UTF-8 only where it transcodes a string, and then throws InvalidOperationException (a
+        // 500); a body that is not UTF-8 is the client's error.
+        try
+        {
+            _ = StrictUtf8.GetCharCount(body);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new OpenAiRequestException(400, $"The request body is not valid UTF-8 (bad byte at offset {e.Index}).");
+        }
+
         try
         {
             using var doc = JsonDocument.Parse(body);
@@ -164,13 +208,30 @@ public static class ServeApp
         }
     }
 
+    /// <summary>The prompts as token ids: text encoded as <see cref="LocalGenerator"/> would, token arrays checked against the vocabulary.</summary>
+    private static List<int[]> PromptIds(ServedModel served, CompletionRequest request)
+    {
+        if (request.TokenPrompts is not { } tokens)
+        {
+            return [.. request.Prompts.Select(p => served.Tokenizer.Encode(p, served.AddBos))];
+        }
+
+        var vocab = served.Model.Config.VocabSize;
+        foreach (var id in tokens.SelectMany(t => t).Where(id => id >= vocab).Take(1))
+        {
+            throw new OpenAiRequestException(400, $"Token id {id} in 'prompt' is outside the vocabulary (0..{vocab - 1}).", "prompt");
+        }
+
+        return [.. tokens];
+    }
+
     private static async Task<IReadOnlyList<IReadOnlyList<GenerationResult>>> GenerateAsync(
-        ServedModel served, CompletionRequest request, CancellationToken ct)
+        ServedModel served, IReadOnlyList<int[]> promptIds, GenerationOptions options, CancellationToken ct)
     {
         await served.Gate.WaitAsync(ct);
         try
         {
-            return await served.Generator.GenerateAsync(request.Prompts, request.Options, null, ct);
+            return await Task.Run(() => served.Generator.Generate(promptIds, options, null, ct), ct);
         }
         catch (ArgumentException e)
         {

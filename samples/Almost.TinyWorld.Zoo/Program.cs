@@ -22,18 +22,23 @@ using Almost.Models.Llama;
 using Almost.TinyWorld;
 using Almost.Rlhf.CausalLm;
 using Almost.Rlhf.Training;
+using Almost.Samples;
 using Almost.TinyWorld.Zoo;
 using Almost.Tokenization;
 using static TorchSharp.torch;
 
 const string DefaultZoo = "samples/Almost.TinyWorld/zoo";
+const string Usage = "usage: Almost.TinyWorld.Zoo train|evaluate|probe|feedback|world [options] (see the header of Program.cs)";
 const int DataSeed = 7;
 const int BatchSize = 8;
 const long ModelSeed = 2023;
 
+// A bad argument or input file ends the program with one line on stderr and exit code 2, not a stack trace.
+SampleArguments.ExitOnInputError(Usage);
+
 if (args.Length == 0 || args[0] is not ("train" or "evaluate" or "probe" or "feedback" or "world"))
 {
-    Console.Error.WriteLine("usage: Almost.TinyWorld.Zoo train|evaluate|probe|feedback|world [options] (see the header of Program.cs)");
+    Console.Error.WriteLine(Usage);
     return 2;
 }
 
@@ -49,9 +54,10 @@ using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancellation.Cancel(); };
 // One intra-op thread by default: on a shared 2-core machine, two OpenMP threads competing with another busy process run
 // up to 20x slower; with one thread, `train --sizes base` and `train --sizes tiny,small` can run side by side.
-set_num_threads(int.Parse(Option("--threads", "1")));
+set_num_threads(SampleArguments.PositiveInt(Option("--threads", "1"), "--threads"));
 var sizes = Option("--sizes", "tiny,small,base").Split(',')
-    .Select(name => ZooModelSize.Standard.Single(s => s.Name == name)).ToList();
+    .Select(name => ZooModelSize.Standard.SingleOrDefault(s => s.Name == name)
+        ?? throw new ArgumentException($"--sizes: unknown size '{name}'; expected {string.Join(", ", ZooModelSize.Standard.Select(s => s.Name))}.")).ToList();
 
 if (args[0] == "world")
 {
@@ -65,18 +71,18 @@ if (args[0] == "feedback")
 
 if (args[0] == "train")
 {
-    string zoo = Option("--out", DefaultZoo);
-    string work = Option("--work", Path.Combine(Path.GetTempPath(), "almost-tinyworld-zoo"));
+    string zoo = SampleArguments.OutputFolder(Option("--out", DefaultZoo), "--out");
+    string work = SampleArguments.OutputFolder(Option("--work", Path.Combine(Path.GetTempPath(), "almost-tinyworld-zoo")), "--work");
     var corpusOptions = new ZooCorpusOptions
     {
-        TrainDocuments = int.Parse(Option("--documents", "22000")),
-        MinPersonaConsistency = double.Parse(Option("--consistency", "0.5"), CultureInfo.InvariantCulture),
-        CarefulShare = double.Parse(Option("--careful-share", "0.15"), CultureInfo.InvariantCulture),
+        TrainDocuments = SampleArguments.PositiveInt(Option("--documents", "22000"), "--documents"),
+        MinPersonaConsistency = SampleArguments.Number(Option("--consistency", "0.5"), "--consistency"),
+        CarefulShare = SampleArguments.Number(Option("--careful-share", "0.15"), "--careful-share"),
         LapseScope = Enum.Parse<PersonaLapseScope>(Option("--lapse", "turn"), ignoreCase: true),
-        MinTurns = int.Parse(Option("--min-turns", "2")),
-        MaxTurns = int.Parse(Option("--max-turns", "8")),
+        MinTurns = SampleArguments.PositiveInt(Option("--min-turns", "2"), "--min-turns"),
+        MaxTurns = SampleArguments.PositiveInt(Option("--max-turns", "8"), "--max-turns"),
     };
-    int? maxSteps = args.Contains("--max-steps") ? int.Parse(Option("--max-steps", "0")) : null;
+    int? maxSteps = args.Contains("--max-steps") ? SampleArguments.PositiveInt(Option("--max-steps", "0"), "--max-steps") : null;
 
     // 1. The corpus (train-split tasks) and the held-out corpus (eval-split tasks).
     var watch = Stopwatch.StartNew();
@@ -153,8 +159,8 @@ if (args[0] == "train")
 
 if (args[0] == "probe")
 {
-    string zoo = Option("--zoo", DefaultZoo);
-    var evaluation = new PremiseEvaluation(new PremiseOptions { TaskCount = int.Parse(Option("--tasks", "600")) });
+    string zoo = SampleArguments.ExistingFolder(Option("--zoo", DefaultZoo), "--zoo");
+    var evaluation = new PremiseEvaluation(new PremiseOptions { TaskCount = SampleArguments.PositiveInt(Option("--tasks", "600"), "--tasks") });
     var cells = new List<CarefulLikelihoodCell>();
     foreach (var size in sizes)
     {
@@ -180,16 +186,16 @@ if (args[0] == "probe")
 
 // evaluate: the premise table. Each size × shots {0,1,3,5} × careful / sloppy demonstrations, scored by the oracle.
 {
-    string zoo = Option("--zoo", DefaultZoo);
+    string zoo = SampleArguments.ExistingFolder(Option("--zoo", DefaultZoo), "--zoo");
     var defaults = new PremiseOptions();
     var evaluation = new PremiseEvaluation(defaults with
     {
-        TaskCount = int.Parse(Option("--tasks", defaults.TaskCount.ToString())),
+        TaskCount = SampleArguments.PositiveInt(Option("--tasks", defaults.TaskCount.ToString()), "--tasks"),
         Shots = Option("--shots", "0,1,3,5").Split(',').Select(int.Parse).ToList(),
         Generation = defaults.Generation with
         {
-            Temperature = double.Parse(Option("--temperature", "0.7"), CultureInfo.InvariantCulture),
-            SamplesPerPrompt = int.Parse(Option("--samples", defaults.Generation.SamplesPerPrompt.ToString())),
+            Temperature = SampleArguments.Number(Option("--temperature", "0.7"), "--temperature"),
+            SamplesPerPrompt = SampleArguments.PositiveInt(Option("--samples", defaults.Generation.SamplesPerPrompt.ToString()), "--samples"),
         },
     });
     var cells = new List<PremiseCell>();

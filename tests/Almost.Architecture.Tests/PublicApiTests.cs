@@ -20,10 +20,14 @@ public sealed class PublicApiTests
     {
         var assembly = Assembly.Load(assemblyName);
         var actual = PublicApiListing.Of(assembly);
-        var sourceFile = Path.Combine(SourceFolder(), "PublicApi", assemblyName + ".txt");
+        // The committed snapshot is copied next to the test binaries (CI builds map source paths, so the source
+        // folder is found by walking up to the solution only when updating).
+        var sourceFile = Path.Combine(AppContext.BaseDirectory, "PublicApi", assemblyName + ".txt");
         if (Environment.GetEnvironmentVariable("ALMOST_UPDATE_PUBLIC_API") == "1")
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(sourceFile)!);
+            var committed = Path.Combine(SourceFolder(), "PublicApi", assemblyName + ".txt");
+            Directory.CreateDirectory(Path.GetDirectoryName(committed)!);
+            File.WriteAllText(committed, actual);
             File.WriteAllText(sourceFile, actual);
         }
 
@@ -50,6 +54,17 @@ public sealed class PublicApiTests
         }
     }
 
-    /// <summary>The test project's source folder (the snapshot lives next to the sources, not the build output).</summary>
-    private static string SourceFolder([System.Runtime.CompilerServices.CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+    /// <summary>The test project's source folder: found above the binaries, at the folder holding Almost.sln.</summary>
+    private static string SourceFolder()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Almost.sln")))
+            {
+                return Path.Combine(directory.FullName, "tests", "Almost.Architecture.Tests");
+            }
+        }
+
+        throw new DirectoryNotFoundException($"No Almost.sln above {AppContext.BaseDirectory}.");
+    }
 }

@@ -83,3 +83,18 @@ internal static class Weights
     public static Dictionary<string, Tensor> Snapshot(nn.Module model) =>
         model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
 }
+
+/// <summary>Collects formatted log lines, for tests that check what a run says.</summary>
+internal sealed class ListLogger : Microsoft.Extensions.Logging.ILogger<Almost.Rlhf.CausalLm.CausalLmTrainer>
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyList<string> Lines => [.. _lines];
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        _lines.Enqueue(formatter(state, exception));
+}

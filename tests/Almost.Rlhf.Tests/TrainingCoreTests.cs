@@ -162,8 +162,13 @@ public class TrainingCoreTests
         allowed.ResumedFromStep.Should().Be(4);
     }
 
-    [Fact]
-    public async Task A_damaged_newest_checkpoint_is_skipped_and_the_resume_falls_back_to_the_older_one()
+    [Theory]
+    [InlineData("optimizer.bin")]
+    [InlineData("model.safetensors")]
+    [InlineData("config.json")]
+    [InlineData("trainer_state.json")]
+    [InlineData("log_interval.json")]
+    public async Task A_damaged_newest_checkpoint_is_skipped_and_the_resume_falls_back_to_the_older_one(string truncated)
     {
         using var dir = new TempFolder();
         var data = ToyData.VariedLengths(6);
@@ -177,13 +182,49 @@ public class TrainingCoreTests
         await first.Should().ThrowAsync<OperationCanceledException>();
         var newest = TrainingCheckpoints.FindLatest(dir.Path)!;
         Path.GetFileName(newest).Should().Be("checkpoint-6");
-        var optimizer = Path.Combine(newest, TrainingCheckpoints.OptimizerFileName);
-        File.WriteAllBytes(optimizer, File.ReadAllBytes(optimizer)[..10]);
+        var damaged = Path.Combine(newest, truncated);
+        var bytes = File.ReadAllBytes(damaged);
+        File.WriteAllBytes(damaged, bytes[..(bytes.Length / 2)]);
 
-        var result = await new CausalLmTrainer(TinyModels.Create(), data, Options(true)).TrainAsync();
+        var logs = new ListLogger();
+        var result = await new CausalLmTrainer(TinyModels.Create(), data, Options(true), logger: logs).TrainAsync();
 
         result.ResumedFromStep.Should().Be(4);
         result.GlobalStep.Should().Be(8);
+        logs.Lines.Should().Contain(l => l.Contains("Skipping damaged checkpoint") && l.Contains(newest) && l.Contains(truncated));
+    }
+
+    [Fact]
+    public void A_kill_during_old_checkpoint_cleanup_leaves_nothing_that_looks_complete()
+    {
+        using var dir = new TempFolder();
+        foreach (var step in new[] { 2L, 4L, 6L })
+        {
+            TrainingCheckpoints.Save(dir.Path, new TrainerState { GlobalStep = step, TotalSteps = 6, Seed = 1 }, folder =>
+            {
+                File.WriteAllText(Path.Combine(folder, "model.safetensors"), "weights");
+                File.WriteAllText(Path.Combine(folder, "optimizer.bin"), "moments");
+            });
+        }
+
+        // The "kill": the cleanup stops after its first step, wherever that step is.
+        string? stopped = null;
+        TrainingCheckpoints.BeforeRecursiveDelete = folder => { if (folder.StartsWith(dir.Path, StringComparison.Ordinal)) { stopped = folder; throw new IOException("killed"); } };
+        try
+        {
+            var prune = () => TrainingCheckpoints.Prune(dir.Path, limit: 1);
+            prune.Should().Throw<IOException>();
+        }
+        finally
+        {
+            TrainingCheckpoints.BeforeRecursiveDelete = null;
+        }
+
+        stopped.Should().NotBeNull();
+        File.Exists(Path.Combine(stopped!, TrainingCheckpoints.StateFileName)).Should().BeTrue("the kill came before any file was deleted");
+        TrainingCheckpoints.ListComplete(dir.Path).Select(c => c.Step).Should().Equal([4L, 6L], "the half-deleted checkpoint-2 no longer counts");
+        TrainingCheckpoints.DeleteIncomplete(dir.Path);
+        Directory.Exists(stopped).Should().BeFalse("the next resume removes it");
     }
 
     [Fact]

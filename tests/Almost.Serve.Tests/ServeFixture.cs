@@ -25,6 +25,9 @@ public sealed class ServeFixture : IAsyncLifetime
 
     public Uri BaseUrl { get; private set; } = null!;
 
+    /// <summary>The checkpoint folder being served (for tests that start a second server on it).</summary>
+    public string Folder => _folder;
+
     public LocalGenerator Reference { get; private set; } = null!;
 
     public AlmostTokenizer Tokenizer { get; private set; } = null!;

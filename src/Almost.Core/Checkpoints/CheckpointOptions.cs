@@ -48,4 +48,11 @@ public sealed record CheckpointLoadOptions
     /// <c>k =&gt; k.EndsWith(".rotary_emb.inv_freq")</c> for older HF LLaMA checkpoints. Null skips none. Default null.
     /// </summary>
     public Func<string, bool>? IgnoreUnexpected { get; init; }
+
+    /// <summary>
+    /// Allow integer or bool tensors in the checkpoint to be converted into floating-point parameters. Off by default:
+    /// an integer tensor where a weight is expected means the file is not the model it claims to be (or a quantised
+    /// export that needs its own loader), and silently casting it would produce a model of garbage. Default false.
+    /// </summary>
+    public bool AllowIntegerToFloat { get; init; }
 }

@@ -76,14 +76,18 @@ public static partial class HfCheckpoint
         var layout = Resolve(folder);
         var targets = module.state_dict();
         var shapes = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
+        var dtypes = new Dictionary<string, torch.ScalarType>(StringComparer.Ordinal);
         foreach (var (_, tensors) in layout.Files)
         {
             foreach (var info in tensors)
             {
                 shapes[info.Name] = info.Shape;
+                dtypes[info.Name] = info.ScalarType;
             }
         }
-        Validate(targets, shapes, layout.Description, options ?? new CheckpointLoadOptions());
+        options ??= new CheckpointLoadOptions();
+        Validate(targets, shapes, layout.Description, options);
+        RefuseIntegerIntoFloat(targets, dtypes, layout.Description, options);
 
         using var noGrad = torch.no_grad();
         foreach (var (header, tensors) in layout.Files)
@@ -118,7 +122,10 @@ public static partial class HfCheckpoint
         ArgumentNullException.ThrowIfNull(stateDict);
         var targets = module.state_dict();
         var shapes = stateDict.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value.shape, StringComparer.Ordinal);
-        Validate(targets, shapes, sourceDescription ?? "state dict", options ?? new CheckpointLoadOptions());
+        options ??= new CheckpointLoadOptions();
+        Validate(targets, shapes, sourceDescription ?? "state dict", options);
+        RefuseIntegerIntoFloat(targets, stateDict.ToDictionary(kv => kv.Key, kv => kv.Value.dtype, StringComparer.Ordinal),
+            sourceDescription ?? "state dict", options);
 
         using var noGrad = torch.no_grad();
         foreach (var (name, value) in stateDict)
@@ -145,13 +152,12 @@ public static partial class HfCheckpoint
     /// <c>model.safetensors.index.json</c> when it exceeds <see cref="CheckpointSaveOptions.MaxShardBytes"/>.
     /// </summary>
     /// <remarks>
-    /// Every file is written under a temporary name in <paramref name="folder"/>, flushed and then renamed, so a crash
-    /// never leaves a half-written weights file. For a sharded save all shards are written before any old file is
-    /// touched; the switch then deletes the old index and <c>model.safetensors</c>, renames the shards and writes the
-    /// new index last. Finally weights files of an earlier save that the new layout does not use
-    /// (<c>model.safetensors</c>, <c>model-*-of-*.safetensors</c>, the index, and their leftover temporaries) are
-    /// removed, so a load never mixes old and new tensors. Other files in the folder (config.json, tokenizer) are
-    /// left alone. Concurrent saves into one folder are not supported.
+    /// Every file is first written whole under a temporary name in <paramref name="folder"/> and flushed; only then
+    /// are they renamed into place together, through a journal that the next save or load of the folder completes
+    /// if the process is killed half-way. Weights files of an earlier save that the new layout does not use
+    /// (<c>model.safetensors</c>, <c>model-*-of-*.safetensors</c>, the index) are removed in the same step, and
+    /// temporaries left by an interrupted save are deleted, so a load never mixes old and new tensors. Other files
+    /// in the folder (config.json, tokenizer) are left alone. Concurrent saves into one folder are not supported.
     /// </remarks>
     /// <param name="stateDict">Tensors by HF name, any dtype and device; not modified or disposed.</param>
     /// <param name="folder">The checkpoint folder; created if missing.</param>
@@ -160,6 +166,18 @@ public static partial class HfCheckpoint
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         ArgumentException.ThrowIfNullOrEmpty(folder);
+        using var transaction = FolderTransaction.Begin(folder);
+        Stage(stateDict, transaction, options);
+        transaction.Commit();
+    }
+
+    /// <summary>
+    /// Writes the weights files of <paramref name="stateDict"/> into <paramref name="transaction"/> (see
+    /// <see cref="Save(IReadOnlyDictionary{string, Tensor}, string, CheckpointSaveOptions?)"/>), for callers that
+    /// commit them together with other files such as config.json.
+    /// </summary>
+    internal static void Stage(IReadOnlyDictionary<string, Tensor> stateDict, FolderTransaction transaction, CheckpointSaveOptions? options)
+    {
         options ??= new CheckpointSaveOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxShardBytes, nameof(options.MaxShardBytes));
 
@@ -173,55 +191,40 @@ public static partial class HfCheckpoint
             sizes.Add(tensor.NumberOfElements * SafetensorsFile.ElementSize(stored));
         }
         var shards = PlanShards(entries, sizes, options.MaxShardBytes);
-
-        var fullFolder = Path.GetFullPath(folder);
-        Directory.CreateDirectory(fullFolder);
         var metadata = options.Metadata ?? SafetensorsFile.DefaultMetadata;
 
+        List<string> names;
         if (shards.Count <= 1)
         {
             var only = shards.Count == 1 ? shards[0] : [];
-            AtomicFile.Write(Path.Combine(fullFolder, WeightsFileName),
-                stream => SafetensorsFile.Write(stream, only, metadata, options.DType));
-            RemoveStale(fullFolder, keep: [WeightsFileName]);
-            return;
+            transaction.Write(WeightsFileName, stream => SafetensorsFile.Write(stream, only, metadata, options.DType));
+            names = [WeightsFileName];
         }
-
-        var names = Enumerable.Range(1, shards.Count).Select(i => ShardFileName(i, shards.Count)).ToList();
-        var temporaries = new List<string>(shards.Count);
-        try
+        else
         {
+            names = [.. Enumerable.Range(1, shards.Count).Select(i => ShardFileName(i, shards.Count))];
+            var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
             for (var i = 0; i < shards.Count; i++)
             {
                 var shard = shards[i];
-                temporaries.Add(AtomicFile.WriteTemporary(Path.Combine(fullFolder, names[i]),
-                    stream => SafetensorsFile.Write(stream, shard, metadata, options.DType)));
+                transaction.Write(names[i], stream => SafetensorsFile.Write(stream, shard, metadata, options.DType));
+                foreach (var (name, _) in shard)
+                {
+                    weightMap[name] = names[i];
+                }
             }
-        }
-        catch
-        {
-            temporaries.ForEach(AtomicFile.TryDelete);
-            throw;
+            transaction.Write(IndexFileName, stream => WriteIndex(stream, sizes.Sum(), weightMap));
+            names.Add(IndexFileName);
         }
 
-        // The switch: from here on, the folder holds either the old checkpoint, no loadable checkpoint (a crash in
-        // between, reported clearly on load), or the new one; never a mix.
-        File.Delete(Path.Combine(fullFolder, IndexFileName));
-        File.Delete(Path.Combine(fullFolder, WeightsFileName));
-        for (var i = 0; i < shards.Count; i++)
+        foreach (var path in Directory.EnumerateFiles(transaction.Folder))
         {
-            File.Move(temporaries[i], Path.Combine(fullFolder, names[i]), overwrite: true);
-        }
-        var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < shards.Count; i++)
-        {
-            foreach (var (name, _) in shards[i])
+            var name = Path.GetFileName(path);
+            if (WeightsFilePattern().IsMatch(name) && !names.Contains(name))
             {
-                weightMap[name] = names[i];
+                transaction.Delete(name);
             }
         }
-        AtomicFile.Write(Path.Combine(fullFolder, IndexFileName), stream => WriteIndex(stream, sizes.Sum(), weightMap));
-        RemoveStale(fullFolder, keep: [.. names, IndexFileName]);
     }
 
     /// <summary>The HF shard name, e.g. <c>model-00001-of-00003.safetensors</c>.</summary>
@@ -270,29 +273,8 @@ public static partial class HfCheckpoint
     [GeneratedRegex(@"^(model(-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json)$")]
     private static partial Regex WeightsFilePattern();
 
-    [GeneratedRegex(@"^\.(model(-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json)\.[0-9a-f]{32}\.tmp$")]
-    private static partial Regex WeightsTemporaryPattern();
-
     [GeneratedRegex(@"^model-\d+-of-\d+\.safetensors$")]
     private static partial Regex ShardPattern();
-
-    private static void RemoveStale(string folder, IReadOnlyCollection<string> keep)
-    {
-        // The index goes first: while it exists it may point at shards about to be deleted.
-        var indexPath = Path.Combine(folder, IndexFileName);
-        if (!keep.Contains(IndexFileName))
-        {
-            File.Delete(indexPath);
-        }
-        foreach (var path in Directory.EnumerateFiles(folder))
-        {
-            var name = Path.GetFileName(path);
-            if ((WeightsFilePattern().IsMatch(name) && !keep.Contains(name)) || WeightsTemporaryPattern().IsMatch(name))
-            {
-                File.Delete(path);
-            }
-        }
-    }
 
     private sealed record CheckpointLayout(string Description, List<(SafetensorsHeader Header, List<SafetensorsTensorInfo> Tensors)> Files);
 
@@ -300,12 +282,19 @@ public static partial class HfCheckpoint
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var full = Path.GetFullPath(folder);
+        if (File.Exists(full))
+        {
+            throw new CheckpointException(
+                $"Checkpoint path '{full}' is a file; expected a folder with {WeightsFileName} or {IndexFileName}" +
+                (full.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? " (pass the folder that holds it)." : "."), full);
+        }
         if (!Directory.Exists(full))
         {
             throw new CheckpointException(
                 $"Checkpoint folder '{full}' does not exist; expected a folder with {WeightsFileName} or {IndexFileName}.", full);
         }
 
+        FolderTransaction.Recover(full); // finish a save that was killed half-way, drop its old temporaries
         var single = Path.Combine(full, WeightsFileName);
         if (File.Exists(single))
         {
@@ -442,6 +431,33 @@ public static partial class HfCheckpoint
             ShapeMismatchKeys = mismatched,
         };
     }
+
+    private static void RefuseIntegerIntoFloat(
+        Dictionary<string, Tensor> targets,
+        IReadOnlyDictionary<string, torch.ScalarType> sources,
+        string description,
+        CheckpointLoadOptions options)
+    {
+        if (options.AllowIntegerToFloat)
+        {
+            return;
+        }
+        var refused = sources
+            .Where(kv => targets.TryGetValue(kv.Key, out var target)
+                && torch.is_floating_point(target) && !IsFloating(kv.Value))
+            .Select(kv => $"{kv.Key} is {kv.Value}")
+            .ToList();
+        if (refused.Count > 0)
+        {
+            throw new CheckpointException(
+                $"Checkpoint '{description}' stores integer tensors where the module has floating-point weights ({JoinCapped(refused)}); " +
+                $"expected F32, BF16 or F16. Set {nameof(CheckpointLoadOptions)}.{nameof(CheckpointLoadOptions.AllowIntegerToFloat)} to convert them anyway.",
+                description);
+        }
+    }
+
+    private static bool IsFloating(torch.ScalarType type) =>
+        type is torch.ScalarType.Float16 or torch.ScalarType.BFloat16 or torch.ScalarType.Float32 or torch.ScalarType.Float64;
 
     private static string JoinCapped(IReadOnlyList<string> items)
     {

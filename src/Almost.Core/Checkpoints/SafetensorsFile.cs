@@ -38,6 +38,8 @@ internal static class SafetensorsFile
     private const int CopyBufferSize = 1 << 20;
     private const string CorruptHeader = "truncated or corrupt safetensors header";
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>The <c>__metadata__</c> written by default: <c>{"format":"pt"}</c>, which Python <c>transformers</c> expects.</summary>
     public static IReadOnlyDictionary<string, string> DefaultMetadata { get; } =
         new Dictionary<string, string>(StringComparer.Ordinal) { ["format"] = "pt" };
@@ -237,6 +239,14 @@ internal static class SafetensorsFile
         {
             throw new CheckpointException($"Safetensors file '{path}' does not exist (its folder is missing).", path, e);
         }
+        catch (UnauthorizedAccessException e) when (Directory.Exists(path))
+        {
+            throw new CheckpointException($"Safetensors path '{path}' is a folder; expected a .safetensors file.", path, e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new CheckpointException($"Safetensors file '{path}' cannot be read ({e.Message}).", path, e);
+        }
     }
 
     internal static SafetensorsHeader ReadHeader(FileStream stream, string path)
@@ -259,6 +269,17 @@ internal static class SafetensorsFile
         var headerBytes = new byte[headerLength];
         stream.ReadExactly(headerBytes);
         var dataLength = fileLength - 8 - (long)headerLength;
+
+        // System.Text.Json checks UTF-8 only where it transcodes a string, and then throws InvalidOperationException;
+        // check the whole header up front so any bad byte is reported as corruption of this file.
+        try
+        {
+            _ = StrictUtf8.GetCharCount(headerBytes);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw Corrupt(path, $"the header is not valid UTF-8 (bad byte at header offset {e.Index})", e);
+        }
 
         JsonDocument document;
         try

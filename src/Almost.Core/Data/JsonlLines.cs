@@ -15,8 +15,19 @@ internal static class JsonlLines
 {
     private static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
 
-    public static FileStream OpenRead(string path) =>
-        new(path, new FileStreamOptions
+    /// <summary>Throws <see cref="JsonlFormatException"/> when <paramref name="path"/> is a folder (opening one fails with a bare access error).</summary>
+    public static void RequireNotFolder(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new JsonlFormatException(path, 0, "is a folder; expected a JSONL file (one JSON object per line).");
+        }
+    }
+
+    public static FileStream OpenRead(string path)
+    {
+        RequireNotFolder(path);
+        return new(path, new FileStreamOptions
         {
             Mode = FileMode.Open,
             Access = FileAccess.Read,
@@ -24,6 +35,7 @@ internal static class JsonlLines
             Options = FileOptions.SequentialScan | FileOptions.Asynchronous,
             BufferSize = 0,
         });
+    }
 
     public static async IAsyncEnumerable<JsonlLine> ReadAsync(Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

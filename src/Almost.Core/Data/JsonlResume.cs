@@ -8,15 +8,27 @@ namespace Almost.Data;
 /// <param name="TruncatedBytes">Bytes removed from the end of the file: a torn or unparseable final line; 0 when none.</param>
 /// <param name="RepairedLineNumber">1-based number of the final line that was removed or completed; null when the file was intact.</param>
 /// <param name="AddedNewline">True when a complete final record lacked its newline and one was appended.</param>
+/// <param name="RemovedLineProblem">Why the removed final line was not a record (the parser's message); null when none was removed or it was only whitespace.</param>
 public sealed record JsonlResumeState(
     int CompleteRecords,
     IReadOnlySet<string> CompletedIds,
     long TruncatedBytes,
     long? RepairedLineNumber,
-    bool AddedNewline)
+    bool AddedNewline,
+    string? RemovedLineProblem = null)
 {
     /// <summary>True when the file had to be changed.</summary>
     public bool WasRepaired => TruncatedBytes > 0 || AddedNewline;
+
+    /// <summary>
+    /// Exactly what the repair did, for the log: which line, how many bytes, and why; "intact" when nothing changed.
+    /// </summary>
+    public string Describe() =>
+        AddedNewline ? $"final line {RepairedLineNumber} was a complete record without its newline: appended the newline, removed nothing ({CompleteRecords} records kept)"
+        : TruncatedBytes > 0 && RemovedLineProblem is not null
+            ? $"removed the torn final line {RepairedLineNumber} ({TruncatedBytes} bytes; not a complete record: {RemovedLineProblem}); {CompleteRecords} complete records kept"
+        : TruncatedBytes > 0 ? $"removed {TruncatedBytes} bytes of whitespace without a newline after the last record (line {RepairedLineNumber}); {CompleteRecords} complete records kept"
+        : $"intact ({CompleteRecords} complete records)";
 }
 
 /// <summary>
@@ -58,6 +70,7 @@ public static class JsonlResume
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(idSelector);
         var ids = new HashSet<string>(StringComparer.Ordinal);
+        JsonlLines.RequireNotFolder(path);
         if (!File.Exists(path))
         {
             return new JsonlResumeState(0, ids, 0, null, false);
@@ -129,7 +142,7 @@ public static class JsonlResume
             await using var truncate = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1);
             truncate.SetLength(goodEnd);
             truncate.Flush(flushToDisk: true);
-            return new JsonlResumeState(count, ids, fileLength - goodEnd, bad?.LineNumber ?? lastLineNumber, false);
+            return new JsonlResumeState(count, ids, fileLength - goodEnd, bad?.LineNumber ?? lastLineNumber, false, bad?.Error);
         }
 
         return new JsonlResumeState(count, ids, 0, null, false);

@@ -42,6 +42,7 @@ public sealed class JsonlWriter : IDisposable, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         var options = CheckOptions(serializerOptions);
+        JsonlLines.RequireNotFolder(path);
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(folder))
         {
@@ -127,6 +128,7 @@ public sealed class JsonlWriter : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(records);
         var typeInfo = JsonlDefaults.TypeInfo<T>(CheckOptions(serializerOptions));
+        JsonlLines.RequireNotFolder(path);
         string fullPath = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
         string temp = $"{fullPath}.{Guid.NewGuid():N}.tmp";

@@ -92,8 +92,7 @@ public sealed class BatchGenerationJob
         if (resume.WasRepaired)
         {
             _logger.LogWarning(
-                "Repaired {OutputPath}: final line {LineNumber} was incomplete ({Bytes} bytes removed)",
-                outputPath, resume.RepairedLineNumber, resume.TruncatedBytes);
+                "Repaired {OutputPath}: {Repair}", outputPath, resume.Describe());
         }
 
         var done = new HashSet<string>(StringComparer.Ordinal);

@@ -144,6 +144,15 @@ public sealed class AlmostTokenizer
         ChatTemplate = chatTemplate;
     }
 
+    /// <summary>
+    /// The SentencePiece model this tokenizer was loaded from (pieces, scores and types), or null for other formats;
+    /// exporters that write the vocabulary out again (GGUF) read it.
+    /// </summary>
+    internal SentencePieceModelProto? SentencePieceModel { get; init; }
+
+    /// <summary>The Jinja <c>chat_template</c> source from <c>tokenizer_config.json</c>, or null; exporters copy it.</summary>
+    internal string? ChatTemplateSource { get; init; }
+
     /// <summary>The underlying Microsoft.ML.Tokenizers tokenizer, for anything this adapter does not expose.</summary>
     public Tokenizer Inner { get; }
 

@@ -54,6 +54,7 @@ internal sealed class HfBpeModel
         _vocab = vocab;
         _vocabBySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         _merges = new Dictionary<long, long>(merges.Count);
+        Merges = [.. merges];
         long index = 0;
         foreach (var (left, right, merged) in merges)
         {
@@ -104,6 +105,9 @@ internal sealed class HfBpeModel
     }
 
     public bool IgnoreMerges { get; }
+
+    /// <summary>The merges as given, highest priority first (exporters write them out again).</summary>
+    public IReadOnlyList<(int Left, int Right, int Merged)> Merges { get; }
 
     public bool ByteFallback { get; }
 

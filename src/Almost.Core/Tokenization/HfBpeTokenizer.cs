@@ -53,6 +53,12 @@ internal sealed class HfBpeTokenizer : Tokenizer
         SpecialTokens = special;
     }
 
+    /// <summary>The BPE model (vocabulary and merges), for exporters.</summary>
+    public HfBpeModel Model => _model;
+
+    /// <summary>The pre-tokenizer, for exporters that must name it.</summary>
+    public HfPreTokenizer HfPreTokenizer => _preTokenizer;
+
     /// <summary>The model's vocabulary (token → id), without the added tokens.</summary>
     public IReadOnlyDictionary<string, int> Vocabulary => _model.Vocabulary;
 

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace Almost.Tokenization;
@@ -5,15 +6,72 @@ namespace Almost.Tokenization;
 /// <summary>Reads the JSON files of a Hugging Face tokenizer folder with errors that name the file and line.</summary>
 internal static class HfJson
 {
-    public static byte[] ReadBytes(string path)
+    /// <summary>Token ids must be below this (2^24, as <c>LlamaConfig.MaxVocabSize</c>): a vocabulary size is the largest id + 1.</summary>
+    public const int MaxTokenId = (1 << 24) - 1;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Reads a tokenizer file whole; a folder, an unreadable file or a file that is not UTF-8 is a <see cref="TokenizerLoadException"/>.</summary>
+    public static byte[] ReadBytes(string path, bool requireUtf8 = true)
     {
+        byte[] bytes;
         try
         {
-            return File.ReadAllBytes(path);
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (UnauthorizedAccessException e) when (Directory.Exists(path))
+        {
+            throw new TokenizerLoadException(path, "is a folder; expected a tokenizer file.", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new TokenizerLoadException(path, $"cannot be read: {e.Message}", e);
+        }
+
+        if (requireUtf8)
+        {
+            // System.Text.Json validates UTF-8 only where it transcodes, and then throws InvalidOperationException.
+            try
+            {
+                _ = StrictUtf8.GetCharCount(bytes);
+            }
+            catch (DecoderFallbackException e)
+            {
+                throw new TokenizerLoadException(path, $"is not valid UTF-8 (bad byte at offset {e.Index}); tokenizer files are UTF-8 text.", e);
+            }
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Reads a UTF-8 text file whole, with the checks of <see cref="ReadBytes"/>.</summary>
+    public static string ReadText(string path)
+    {
+        byte[] bytes = ReadBytes(path);
+        ReadOnlySpan<byte> span = bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes.AsSpan(3) : bytes;
+        return StrictUtf8.GetString(span);
+    }
+
+    /// <summary>
+    /// Adds one vocabulary entry, refusing ids above <see cref="MaxTokenId"/> (so the vocabulary size cannot overflow),
+    /// a token listed twice and an id given to two tokens.
+    /// </summary>
+    public static void AddVocabularyEntry(
+        Dictionary<string, int> vocab, Dictionary<int, string> tokensById, string token, int id, string path, string jsonPath)
+    {
+        if (id > MaxTokenId)
+        {
+            throw new TokenizerLoadException(path, $"field '{jsonPath}[\"{token}\"]' is {id}; expected a token id of at most {MaxTokenId}.");
+        }
+
+        if (!vocab.TryAdd(token, id))
+        {
+            throw new TokenizerLoadException(path, $"field '{jsonPath}' lists the token \"{token}\" twice (ids {vocab[token]} and {id}); expected each token once.");
+        }
+
+        if (!tokensById.TryAdd(id, token))
+        {
+            throw new TokenizerLoadException(path, $"field '{jsonPath}' gives id {id} to two tokens, \"{tokensById[id]}\" and \"{token}\"; expected each id once.");
         }
     }
 
@@ -76,9 +134,9 @@ internal static class HfJson
     }
 
     public static int RequireInt(JsonElement element, string path, string jsonPath) =>
-        element.ValueKind == JsonValueKind.Number && element.TryGetInt32(out int value) && value >= 0
+        element.ValueKind == JsonValueKind.Number && element.TryGetInt32(out int value) && value is >= 0 and <= MaxTokenId
             ? value
-            : throw new TokenizerLoadException(path, $"field '{jsonPath}' must be a non-negative integer id.");
+            : throw new TokenizerLoadException(path, $"field '{jsonPath}' is {element.GetRawText()}; expected a token id from 0 to {MaxTokenId}.");
 
     /// <summary>Reads a <c>{ "token": id, ... }</c> vocabulary object.</summary>
     public static Dictionary<string, int> ReadVocabulary(JsonElement vocab, string path, string jsonPath)
@@ -89,11 +147,11 @@ internal static class HfJson
         }
 
         var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        var tokensById = new Dictionary<int, string>();
         foreach (JsonProperty entry in vocab.EnumerateObject())
         {
-            result[entry.Name] = entry.Value.ValueKind == JsonValueKind.Number && entry.Value.TryGetInt32(out int id) && id >= 0
-                ? id
-                : RequireInt(entry.Value, path, $"{jsonPath}[\"{entry.Name}\"]");
+            int id = RequireInt(entry.Value, path, $"{jsonPath}[\"{entry.Name}\"]");
+            AddVocabularyEntry(result, tokensById, entry.Name, id, path, jsonPath);
         }
 
         return result;

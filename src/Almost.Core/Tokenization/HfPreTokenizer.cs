@@ -29,7 +29,13 @@ internal sealed class HfPreTokenizer
     private HfPreTokenizer(List<Step> steps) => _steps = steps;
 
     /// <summary>GPT-2's pre-tokenizer (a <c>ByteLevel</c> step with its regex), for vocab.json + merges.txt.</summary>
-    public static HfPreTokenizer Gpt2 { get; } = new([ByteLevel(addPrefixSpace: false, useRegex: true)]);
+    public static HfPreTokenizer Gpt2 { get; } = new([ByteLevel(addPrefixSpace: false, useRegex: true)]) { IsGpt2 = true };
+
+    /// <summary>
+    /// Whether this is exactly GPT-2's pre-tokenizer: one <c>ByteLevel</c> step with its regex and no prefix space
+    /// (what llama.cpp calls the <c>gpt-2</c> pre-tokenizer).
+    /// </summary>
+    public bool IsGpt2 { get; private init; }
 
     /// <summary>Whether a <c>ByteLevel</c> step (or decoder) was seen: the model then works on UTF-8 bytes.</summary>
     public bool IsByteLevel { get; private init; }
@@ -38,12 +44,16 @@ internal sealed class HfPreTokenizer
     {
         var steps = new List<Step>();
         bool byteLevel = false;
+        bool gpt2 = false;
         if (element is JsonElement value)
         {
             AddSteps(value, path, jsonPath, steps, ref byteLevel);
+            gpt2 = steps.Count == 1 && HfJson.OptionalString(value, "type", path, jsonPath + ".type") == "ByteLevel"
+                   && HfJson.Property(value, "add_prefix_space") is not { ValueKind: JsonValueKind.True }
+                   && HfJson.Property(value, "use_regex") is not { ValueKind: JsonValueKind.False };
         }
 
-        return new HfPreTokenizer(steps) { IsByteLevel = byteLevel };
+        return new HfPreTokenizer(steps) { IsByteLevel = byteLevel, IsGpt2 = gpt2 };
     }
 
     /// <summary>Splits one piece of text between added tokens.</summary>

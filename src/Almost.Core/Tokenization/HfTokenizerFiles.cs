@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Almost.IO;
 
 namespace Almost.Tokenization;
 
@@ -55,9 +56,10 @@ public static class HfTokenizerFiles
 
         var ordered = fullVocab.OrderBy(kv => kv.Value).ToList();
         var orderedSpecial = specialTokens.OrderBy(kv => kv.Value).ToList();
-        Directory.CreateDirectory(folder);
+        // The four files are replaced together: a failed or killed save never leaves a new vocab.json next to old merges.
+        using var transaction = FolderTransaction.Begin(folder);
 
-        WriteAtomically(Path.Combine(folder, TokenizerLoader.VocabFileName), stream =>
+        transaction.Write(TokenizerLoader.VocabFileName, stream =>
         {
             using var json = new Utf8JsonWriter(stream, s_jsonOptions);
             json.WriteStartObject();
@@ -69,7 +71,7 @@ public static class HfTokenizerFiles
             json.WriteEndObject();
         });
 
-        WriteAtomically(Path.Combine(folder, TokenizerLoader.MergesFileName), stream =>
+        transaction.Write(TokenizerLoader.MergesFileName, stream =>
         {
             using var writer = new StreamWriter(stream, new UTF8Encoding(false), bufferSize: 1 << 16, leaveOpen: true) { NewLine = "\n" };
             writer.WriteLine("#version: 0.2");
@@ -79,7 +81,7 @@ public static class HfTokenizerFiles
             }
         });
 
-        WriteAtomically(Path.Combine(folder, TokenizerLoader.TokenizerJsonFileName), stream =>
+        transaction.Write(TokenizerLoader.TokenizerJsonFileName, stream =>
         {
             using var json = new Utf8JsonWriter(stream, s_jsonOptions);
             json.WriteStartObject();
@@ -135,7 +137,7 @@ public static class HfTokenizerFiles
             json.WriteEndObject();
         });
 
-        WriteAtomically(Path.Combine(folder, SpecialTokenConfig.ConfigFileName), stream =>
+        transaction.Write(SpecialTokenConfig.ConfigFileName, stream =>
         {
             using var json = new Utf8JsonWriter(stream, s_jsonOptions);
             json.WriteStartObject();
@@ -164,6 +166,8 @@ public static class HfTokenizerFiles
             json.WriteString("tokenizer_class", "PreTrainedTokenizerFast");
             json.WriteEndObject();
         });
+
+        transaction.Commit();
     }
 
     private static void Validate(
@@ -230,28 +234,6 @@ public static class HfTokenizerFiles
         else
         {
             json.WriteString(name, token);
-        }
-    }
-
-    private static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
         }
     }
 }

@@ -200,6 +200,7 @@ internal sealed class HfTokenizerJson
     private static Dictionary<string, int> ReadVocabulary(ref Utf8JsonReader reader, string path)
     {
         var vocab = new Dictionary<string, int>(1 << 17, StringComparer.Ordinal);
+        var tokensById = new Dictionary<int, string>(1 << 17);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             string token = reader.GetString()!;
@@ -209,7 +210,7 @@ internal sealed class HfTokenizerJson
                 throw new TokenizerLoadException(path, $"field 'model.vocab[\"{token}\"]' must be a non-negative integer id.");
             }
 
-            vocab[token] = id;
+            HfJson.AddVocabularyEntry(vocab, tokensById, token, id, path, "model.vocab");
         }
 
         return vocab;

@@ -28,7 +28,25 @@ internal sealed class SentencePieceModelProto
 
     public bool EscapeWhitespaces { get; private set; } = true;
 
-    /// <summary>Parses the protobuf; throws <see cref="FormatException"/> when it is not a well-formed ModelProto.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Decodes a protobuf string; SentencePiece writes UTF-8, so anything else is a damaged file, not text to repair.</summary>
+    private static string Utf8(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidDataException($"a string field is not valid UTF-8 (bad byte at offset {e.Index} of the string)", e);
+        }
+    }
+
+    /// <summary>
+    /// Parses the protobuf; throws <see cref="FormatException"/> when it is not a well-formed ModelProto and
+    /// <see cref="InvalidDataException"/> when a piece or name is not valid UTF-8.
+    /// </summary>
     public static SentencePieceModelProto Parse(ReadOnlySpan<byte> bytes)
     {
         var model = new SentencePieceModelProto();
@@ -59,7 +77,7 @@ internal sealed class SentencePieceModelProto
                     {
                         switch (f, w)
                         {
-                            case (1, 2): model.NormalizerName = Encoding.UTF8.GetString(normalizer.Bytes()); break;
+                            case (1, 2): model.NormalizerName = Utf8(normalizer.Bytes()); break;
                             case (2, 2): model.HasCharsMap = normalizer.Bytes().Length > 0; break;
                             case (3, 0): model.AddDummyPrefix = normalizer.Varint() != 0; break;
                             case (4, 0): model.RemoveExtraWhitespaces = normalizer.Varint() != 0; break;
@@ -88,7 +106,7 @@ internal sealed class SentencePieceModelProto
         {
             switch (field, wire)
             {
-                case (1, 2): piece = Encoding.UTF8.GetString(reader.Bytes()); break;
+                case (1, 2): piece = Utf8(reader.Bytes()); break;
                 case (2, 5): score = reader.Float(); break;
                 case (3, 0): type = (int)reader.Varint(); break;
                 default: reader.Skip(wire); break;

@@ -38,10 +38,17 @@ public static class TokenizerLoader
     public static AlmostTokenizer FromFolder(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        if (File.Exists(folder))
+        {
+            throw new TokenizerLoadException(folder, $"is a file; expected a tokenizer folder (with {TokenizerJsonFileName}, {VocabFileName} + {MergesFileName}, or {SentencePieceFileName}).");
+        }
+
         if (!Directory.Exists(folder))
         {
             throw new TokenizerLoadException(folder, "the tokenizer folder does not exist.");
         }
+
+        Almost.IO.FolderTransaction.Recover(Path.GetFullPath(folder)); // finish a save that was killed half-way
 
         string json = Path.Combine(folder, TokenizerJsonFileName);
         string vocab = Path.Combine(folder, VocabFileName);
@@ -137,7 +144,7 @@ public static class TokenizerLoader
     public static AlmostTokenizer FromSentencePiece(string modelPath)
     {
         RequireFile(modelPath, "a SentencePiece tokenizer.model");
-        byte[] bytes = File.ReadAllBytes(modelPath);
+        byte[] bytes = HfJson.ReadBytes(modelPath, requireUtf8: false); // protobuf: its strings are checked as they are parsed
         SentencePieceTokenizer plain = CreateSentencePiece(bytes, null, modelPath);
 
         string? Piece(string? token) => token is not null && plain.Vocabulary.ContainsKey(token) ? token : null;
@@ -169,8 +176,31 @@ public static class TokenizerLoader
             matched[token] = id;
         }
 
-        Tokenizer inner = (Tokenizer?)SentencePieceBpe(bytes, special, added, modelPath) ?? CreateSentencePiece(bytes, matched, modelPath);
-        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added, ChatTemplateOf(config, bos, eos)), modelPath);
+        SentencePieceModelProto? proto = TryParseSentencePiece(bytes, modelPath);
+        Tokenizer inner = (Tokenizer?)SentencePieceBpe(proto, special, added, modelPath) ?? CreateSentencePiece(bytes, matched, modelPath);
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, TokenizerFormat.SentencePiece, added, ChatTemplateOf(config, bos, eos))
+        {
+            SentencePieceModel = proto,
+            ChatTemplateSource = config.ChatTemplate,
+        }, modelPath);
+    }
+
+    /// <summary>The parsed <c>tokenizer.model</c>, or null when our parser cannot read it (the library's may still).</summary>
+    /// <exception cref="TokenizerLoadException">The file parses as a SentencePiece model with invalid contents (e.g. a piece that is not UTF-8).</exception>
+    private static SentencePieceModelProto? TryParseSentencePiece(byte[] bytes, string path)
+    {
+        try
+        {
+            return SentencePieceModelProto.Parse(bytes);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new TokenizerLoadException(path, $"is not a valid SentencePiece model: {e.Message}.", e);
+        }
     }
 
     /// <summary>
@@ -180,19 +210,9 @@ public static class TokenizerLoader
     /// which the library's SentencePiece BPE does not follow). Other models (Unigram, NFKC charsmaps) return null
     /// and stay on the library's <see cref="SentencePieceTokenizer"/>.
     /// </summary>
-    private static HfBpeTokenizer? SentencePieceBpe(byte[] bytes, Dictionary<string, int> special, Dictionary<string, int> added, string path)
+    private static HfBpeTokenizer? SentencePieceBpe(SentencePieceModelProto? proto, Dictionary<string, int> special, Dictionary<string, int> added, string path)
     {
-        SentencePieceModelProto proto;
-        try
-        {
-            proto = SentencePieceModelProto.Parse(bytes);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-
-        if (proto.ModelType != SentencePieceModelProto.BpeModel || !proto.EscapeWhitespaces
+        if (proto is null || proto.ModelType != SentencePieceModelProto.BpeModel || !proto.EscapeWhitespaces
             || (proto.HasCharsMap && proto.NormalizerName != "identity"))
         {
             return null;
@@ -373,7 +393,10 @@ public static class TokenizerLoader
         var special = matched.Values.Where(t => t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         var added = matched.Values.Where(t => !t.Special).ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         string? unk = config.Unk ?? (pipeline.UnknownToken is string u && vocab.ContainsKey(u) ? u : null);
-        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, format, added, ChatTemplateOf(config, bos, eos)), path);
+        return Wrap(() => new AlmostTokenizer(inner, special, bos, eos, config.Pad, unk, format, added, ChatTemplateOf(config, bos, eos))
+        {
+            ChatTemplateSource = config.ChatTemplate,
+        }, path);
     }
 
     private static IChatTemplate? ChatTemplateOf(SpecialTokenConfig config, string? bos, string? eos) =>
@@ -413,9 +436,10 @@ public static class TokenizerLoader
     {
         var merges = new List<(string, string)>();
         int lineNumber = 0;
-        foreach (string line in File.ReadLines(path, Encoding.UTF8))
+        foreach (string rawLine in HfJson.ReadText(path).Split('\n'))
         {
             lineNumber++;
+            string line = rawLine.TrimEnd('\r');
             if (line.Length == 0 || (lineNumber == 1 && line.StartsWith("#version", StringComparison.Ordinal)))
             {
                 continue;
@@ -436,6 +460,11 @@ public static class TokenizerLoader
     private static void RequireFile(string path, string what)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path))
+        {
+            throw new TokenizerLoadException(path, $"is a folder; expected {what}.");
+        }
+
         if (!File.Exists(path))
         {
             throw new TokenizerLoadException(path, $"file not found; expected {what}.");

@@ -113,7 +113,7 @@ public static class TrainingCheckpoints
             AtomicFile.WriteJson(Path.Combine(temp, StateFileName), state, StateJson);
             if (Directory.Exists(final))
             {
-                Directory.Delete(final, recursive: true);
+                DeleteCheckpoint(final);
             }
 
             Directory.Move(temp, final);
@@ -140,9 +140,26 @@ public static class TrainingCheckpoints
         var all = ListComplete(outputDir);
         for (var i = 0; i < all.Count - keep; i++)
         {
-            Directory.Delete(all[i].Folder, recursive: true);
+            DeleteCheckpoint(all[i].Folder);
         }
     }
+
+    /// <summary>
+    /// Deletes one checkpoint so that a kill at any moment leaves nothing that looks complete: the folder is first
+    /// renamed (atomically) to a <c>.tmp</c> name, which no listing counts and the next resume deletes, and only then
+    /// removed file by file. A recursive delete in place could stop with <c>trainer_state.json</c> still there and
+    /// the weights gone.
+    /// </summary>
+    private static void DeleteCheckpoint(string folder)
+    {
+        var doomed = folder + ".deleting-" + Guid.NewGuid().ToString("N") + TempSuffix;
+        Directory.Move(folder, doomed);
+        BeforeRecursiveDelete?.Invoke(doomed);
+        Directory.Delete(doomed, recursive: true);
+    }
+
+    /// <summary>Test hook: runs between the rename and the file-by-file delete of a checkpoint (a kill can land there).</summary>
+    internal static Action<string>? BeforeRecursiveDelete { get; set; }
 
     /// <summary>Deletes half-written <c>checkpoint-*.tmp</c> folders left by a crash.</summary>
     /// <param name="outputDir">The run's output folder.</param>
@@ -167,7 +184,7 @@ public static class TrainingCheckpoints
         DeleteIncomplete(outputDir);
         foreach (var (_, folder) in ListComplete(outputDir))
         {
-            Directory.Delete(folder, recursive: true);
+            DeleteCheckpoint(folder);
         }
     }
 

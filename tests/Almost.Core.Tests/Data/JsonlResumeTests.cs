@@ -27,6 +27,20 @@ public sealed class JsonlResumeTests : IDisposable
     }
 
     [Fact]
+    public async Task The_repair_says_exactly_what_it_did()
+    {
+        string torn = _dir.Write("torn.jsonl", $"{A}\n{B}\n{B[..9]}");
+        (await JsonlResume.RepairAsync(torn)).Describe().Should().Match("removed the torn final line 3 (9 bytes; not a complete record: *); 2 complete records kept");
+
+        string unterminated = _dir.Write("unterminated.jsonl", $"{A}\n{B}");
+        (await JsonlResume.RepairAsync(unterminated)).Describe()
+            .Should().Be("final line 2 was a complete record without its newline: appended the newline, removed nothing (2 records kept)");
+
+        string intact = _dir.Write("intact.jsonl", $"{A}\n");
+        (await JsonlResume.RepairAsync(intact)).Describe().Should().Be("intact (1 complete records)");
+    }
+
+    [Fact]
     public async Task Unparseable_final_line_with_newline_is_truncated()
     {
         string path = _dir.Write("out.jsonl", $"{A}\r\n{{\"id\":\"b\",\"pr\n\n");

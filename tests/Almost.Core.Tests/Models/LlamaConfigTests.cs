@@ -100,6 +100,45 @@ public sealed class LlamaConfigTests : IDisposable
         act.Should().Throw<InvalidDataException>().WithMessage(message).Where(e => e.Message.Contains("config.json"));
     }
 
+    private const string Base = "\"model_type\":\"llama\",\"vocab_size\":10,\"intermediate_size\":16,\"num_attention_heads\":2";
+
+    [Theory]
+    [InlineData("\"hidden_size\":1000000000,\"num_hidden_layers\":1", "*'hidden_size'*at most*1000000000*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1000000000", "*'num_hidden_layers'*at most*1000000000*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"rope_theta\":-1", "*'rope_theta'*positive finite*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"rope_theta\":\"NaN\"", "*'rope_theta'*positive finite*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"rms_norm_eps\":0", "*'rms_norm_eps'*positive finite*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"rope_scaling\":{\"rope_type\":\"linear\",\"factor\":0}", "*'rope_scaling.factor'*positive finite*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8,\"low_freq_factor\":-1}", "*'rope_scaling.low_freq_factor'*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"rope_scaling\":\"linear\"", "*'rope_scaling'*expected an object*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"rope_scaling\":{\"type\":\"dynamic\",\"factor\":2}", "*rope_type*dynamic*supported*")]
+    [InlineData("\"hidden_size\":9,\"num_hidden_layers\":1", "*hidden_size (9) is not divisible by num_attention_heads (2)*")]
+    [InlineData("\"hidden_size\":1,\"num_hidden_layers\":1", "*hidden_size (1) is not divisible by num_attention_heads (2)*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"eos_token_id\":10", "*'eos_token_id' is 10*[0, 10)*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"bos_token_id\":-1", "*'bos_token_id' is -1*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"pad_token_id\":2147483647", "*'pad_token_id' is 2147483647*")]
+    [InlineData("\"hidden_size\":8,\"num_hidden_layers\":1,\"hidden_size\":16", "*duplicate*hidden_size*")]
+    public void Out_of_range_configs_fail_at_once_naming_the_field(string fields, string message)
+    {
+        var act = () => LlamaConfig.Load(Write("{" + Base + "," + fields + "}"));
+        act.Should().Throw<InvalidDataException>().WithMessage(message).Where(e => e.Message.Contains("config.json"));
+    }
+
+    [Fact]
+    public void A_config_larger_than_memory_is_refused_before_allocating()
+    {
+        // Within every per-field bound, but 10^12 parameters need 4 TB: building it must fail at once.
+        var huge = TinyConfigs.Llama() with { HiddenSize = 8192, HeadDim = 128, NumAttentionHeads = 64, NumKeyValueHeads = 8, IntermediateSize = 32768, NumHiddenLayers = 1024 };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var act = () => TinyConfigs.Create(huge);
+        act.Should().Throw<ArgumentException>().WithMessage("*parameters*GB*memory*hidden_size (8192)*");
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+        var small = TinyConfigs.Llama();
+        var tooLittle = () => small.EnsureFitsInMemory(availableBytes: small.ParameterCount * 4 - 1);
+        tooLittle.Should().Throw<ArgumentException>();
+        small.EnsureFitsInMemory(availableBytes: small.ParameterCount * 4);
+    }
+
     [Fact]
     public void Missing_config_is_a_FileNotFoundException_naming_the_path()
     {

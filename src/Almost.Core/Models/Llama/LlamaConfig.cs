@@ -109,24 +109,72 @@ public sealed record LlamaConfig
     {
         get
         {
-            long h = HiddenSize, d = HeadDimension, q = NumAttentionHeads, kv = KeyValueHeads, m = IntermediateSize;
-            long attention = h * q * d + 2 * h * kv * d + q * d * h
-                             + (QkvBias ? q * d + 2 * kv * d : 0) + (OutputBias ? h : 0);
-            long mlp = 3 * h * m + (MlpBias ? 2 * m + h : 0);
-            long perLayer = attention + mlp + 2 * h;
-            long embeddings = (long)VocabSize * h * (TieWordEmbeddings ? 1 : 2);
-            return NumHiddenLayers * perLayer + embeddings + h;
+            // Checked: an unvalidated config (sizes up to int.MaxValue) must throw, not wrap around to a small count.
+            checked
+            {
+                long h = HiddenSize, d = HeadDimension, q = NumAttentionHeads, kv = KeyValueHeads, m = IntermediateSize;
+                long attention = h * q * d + 2 * h * kv * d + q * d * h
+                                 + (QkvBias ? q * d + 2 * kv * d : 0) + (OutputBias ? h : 0);
+                long mlp = 3 * h * m + (MlpBias ? 2 * m + h : 0);
+                long perLayer = attention + mlp + 2 * h;
+                long embeddings = (long)VocabSize * h * (TieWordEmbeddings ? 1 : 2);
+                return NumHiddenLayers * perLayer + embeddings + h;
+            }
         }
     }
 
-    /// <summary>Checks the numbers fit together; throws <see cref="ArgumentException"/> naming the field otherwise.</summary>
+    /// <summary>Largest accepted <c>vocab_size</c> (2^24; the largest released vocabularies are about 2^18).</summary>
+    public const int MaxVocabSize = 1 << 24;
+
+    /// <summary>Largest accepted <c>hidden_size</c> (2^17; the largest released decoders use 2^14 to 2^15).</summary>
+    public const int MaxHiddenSize = 1 << 17;
+
+    /// <summary>Largest accepted <c>intermediate_size</c> (2^20).</summary>
+    public const int MaxIntermediateSize = 1 << 20;
+
+    /// <summary>Largest accepted <c>num_hidden_layers</c> (1024; released decoders have at most a few hundred).</summary>
+    public const int MaxHiddenLayers = 1024;
+
+    /// <summary>Largest accepted <c>num_attention_heads</c>, <c>num_key_value_heads</c> and <c>head_dim</c> (4096).</summary>
+    public const int MaxHeadsOrHeadDim = 4096;
+
+    /// <summary>Largest accepted <c>max_position_embeddings</c> (2^24).</summary>
+    public const int MaxPositionEmbeddingsLimit = 1 << 24;
+
+    /// <summary>Largest accepted total parameter count (10^13), before any comparison with the machine's memory.</summary>
+    public const double MaxParameterCount = 1e13;
+
+    /// <summary>
+    /// Checks the numbers fit together before anything is allocated; throws <see cref="ArgumentException"/> naming the
+    /// field otherwise. Sizes must be positive and at most the <c>Max*</c> constants of this class; hidden_size must be
+    /// divisible by num_attention_heads unless head_dim is set; rope_theta, rms_norm_eps and the rope_scaling factors
+    /// must be positive and finite; bos/eos/pad token ids must lie in [0, vocab_size).
+    /// </summary>
+    /// <param name="source">Names the config in messages (usually the config.json path).</param>
     public void Validate(string source = "config")
     {
-        void Positive(int value, string field)
+        void Bounded(int value, string field, int max)
         {
-            if (value <= 0)
+            if (value <= 0 || value > max)
             {
-                throw new ArgumentException($"{source}: field '{field}' must be a positive integer, got {value}.");
+                throw new ArgumentException(
+                    $"{source}: field '{field}' must be a positive integer of at most {max.ToString("N0", CultureInfo.InvariantCulture)}, got {value.ToString(CultureInfo.InvariantCulture)}.");
+            }
+        }
+
+        void PositiveFinite(double value, string field)
+        {
+            if (!double.IsFinite(value) || value <= 0)
+            {
+                throw new ArgumentException($"{source}: field '{field}' must be a positive finite number, got {value.ToString("R", CultureInfo.InvariantCulture)}.");
+            }
+        }
+
+        void TokenId(int? id, string field)
+        {
+            if (id is { } value && (value < 0 || value >= VocabSize))
+            {
+                throw new ArgumentException($"{source}: field '{field}' is {value}; expected a token id in [0, {VocabSize}) (vocab_size {VocabSize}).");
             }
         }
 
@@ -135,14 +183,19 @@ public sealed record LlamaConfig
             throw new ArgumentException($"{source}: field 'model_type' is '{ModelType}'; expected one of {string.Join(", ", SupportedModelTypes)}.");
         }
 
-        Positive(VocabSize, "vocab_size");
-        Positive(HiddenSize, "hidden_size");
-        Positive(IntermediateSize, "intermediate_size");
-        Positive(NumHiddenLayers, "num_hidden_layers");
-        Positive(NumAttentionHeads, "num_attention_heads");
-        Positive(KeyValueHeads, "num_key_value_heads");
-        Positive(HeadDimension, "head_dim");
-        Positive(MaxPositionEmbeddings, "max_position_embeddings");
+        Bounded(VocabSize, "vocab_size", MaxVocabSize);
+        Bounded(HiddenSize, "hidden_size", MaxHiddenSize);
+        Bounded(IntermediateSize, "intermediate_size", MaxIntermediateSize);
+        Bounded(NumHiddenLayers, "num_hidden_layers", MaxHiddenLayers);
+        Bounded(NumAttentionHeads, "num_attention_heads", MaxHeadsOrHeadDim);
+        Bounded(KeyValueHeads, "num_key_value_heads", MaxHeadsOrHeadDim);
+        Bounded(MaxPositionEmbeddings, "max_position_embeddings", MaxPositionEmbeddingsLimit);
+        if (HeadDim is null && HiddenSize % NumAttentionHeads != 0)
+        {
+            throw new ArgumentException($"{source}: hidden_size ({HiddenSize}) is not divisible by num_attention_heads ({NumAttentionHeads}); set head_dim or change one of them.");
+        }
+
+        Bounded(HeadDimension, "head_dim", MaxHeadsOrHeadDim);
         if (NumAttentionHeads % KeyValueHeads != 0)
         {
             throw new ArgumentException($"{source}: num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({KeyValueHeads}).");
@@ -153,9 +206,92 @@ public sealed record LlamaConfig
             throw new ArgumentException($"{source}: head_dim ({HeadDimension}) must be even for rotary embeddings.");
         }
 
-        if (HeadDim is null && HiddenSize % NumAttentionHeads != 0)
+        PositiveFinite(RopeTheta, "rope_theta");
+        PositiveFinite(RmsNormEps, "rms_norm_eps");
+        if (!double.IsFinite(InitializerRange) || InitializerRange < 0)
         {
-            throw new ArgumentException($"{source}: hidden_size ({HiddenSize}) is not divisible by num_attention_heads ({NumAttentionHeads}); set head_dim.");
+            throw new ArgumentException($"{source}: field 'initializer_range' must be a finite number >= 0, got {InitializerRange.ToString("R", CultureInfo.InvariantCulture)}.");
+        }
+
+        if (RopeScaling is { } scaling)
+        {
+            PositiveFinite(scaling.Factor, "rope_scaling.factor");
+            if (scaling.Type == RopeScalingType.Llama3)
+            {
+                PositiveFinite(scaling.LowFreqFactor, "rope_scaling.low_freq_factor");
+                PositiveFinite(scaling.HighFreqFactor, "rope_scaling.high_freq_factor");
+                Bounded(scaling.OriginalMaxPositionEmbeddings, "rope_scaling.original_max_position_embeddings", MaxPositionEmbeddingsLimit);
+            }
+        }
+
+        TokenId(BosTokenId, "bos_token_id");
+        TokenId(PadTokenId, "pad_token_id");
+        foreach (var eos in EosTokenIds)
+        {
+            TokenId(eos, "eos_token_id");
+        }
+
+        if ((double)ParameterCount > MaxParameterCount)
+        {
+            throw new ArgumentException(
+                $"{source}: the config describes {ParameterCount:N0} parameters, more than the {MaxParameterCount:N0} accepted; check hidden_size, intermediate_size, num_hidden_layers and vocab_size.");
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> when a model of this config cannot be built in
+    /// <paramref name="availableBytes"/> of memory: the module is created in fp32 on the CPU before it is moved, so it
+    /// needs 4 bytes per parameter there whatever its final device and dtype. Call after <see cref="Validate"/>.
+    /// </summary>
+    /// <param name="availableBytes">The memory available; null reads the machine's (or the container's) limit.</param>
+    /// <param name="source">Names the config in messages.</param>
+    public void EnsureFitsInMemory(long? availableBytes = null, string source = "config")
+    {
+        var available = availableBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var needed = (double)ParameterCount * sizeof(float);
+        if (needed > available)
+        {
+            throw new ArgumentException(
+                $"{source}: the config describes {ParameterCount:N0} parameters ({needed / 1e9:F1} GB in fp32 while the model is built) " +
+                $"but only {available / 1e9:F1} GB of memory is available; check hidden_size ({HiddenSize}), intermediate_size ({IntermediateSize}), " +
+                $"num_hidden_layers ({NumHiddenLayers}) and vocab_size ({VocabSize}).");
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="Almost.Checkpoints.CheckpointException"/> when the folder's <c>config.json</c> (if any) is unreadable or describes
+    /// another architecture than this config: loading weights into a model checks the config saved next to them, so a
+    /// truncated or mismatched config.json is found on load (and a trainer resume skips that checkpoint), not later.
+    /// </summary>
+    /// <param name="folder">A checkpoint folder.</param>
+    internal void CheckSavedConfig(string folder)
+    {
+        var file = Path.Combine(folder, "config.json");
+        if (!File.Exists(file))
+        {
+            return;
+        }
+
+        LlamaConfig saved;
+        try
+        {
+            saved = Load(file);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new Almost.Checkpoints.CheckpointException($"{e.Message} (the config saved with the weights in '{folder}')", file, e);
+        }
+
+        var mismatches = new (string Field, long Saved, long Expected)[]
+        {
+            ("vocab_size", saved.VocabSize, VocabSize), ("hidden_size", saved.HiddenSize, HiddenSize),
+            ("intermediate_size", saved.IntermediateSize, IntermediateSize), ("num_hidden_layers", saved.NumHiddenLayers, NumHiddenLayers),
+            ("num_attention_heads", saved.NumAttentionHeads, NumAttentionHeads), ("num_key_value_heads", saved.KeyValueHeads, KeyValueHeads),
+            ("head_dim", saved.HeadDimension, HeadDimension),
+        }.Where(m => m.Saved != m.Expected).Select(m => $"{m.Field} {m.Saved} (model has {m.Expected})").ToList();
+        if (mismatches.Count > 0)
+        {
+            throw new Almost.Checkpoints.CheckpointException($"{file}: describes another architecture than the model: {string.Join(", ", mismatches)}.", file);
         }
     }
 
@@ -165,7 +301,13 @@ public sealed record LlamaConfig
     public static LlamaConfig Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
+        var file = path;
+        if (Directory.Exists(path))
+        {
+            FolderTransaction.Recover(Path.GetFullPath(path)); // finish a save that was killed half-way
+            file = Path.Combine(path, "config.json");
+        }
+
         if (!File.Exists(file))
         {
             throw new FileNotFoundException($"No config.json at '{file}': a Hugging Face checkpoint folder needs config.json next to model.safetensors.", file);
@@ -174,11 +316,20 @@ public sealed record LlamaConfig
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(file));
+            // Duplicate keys are refused: which of two "hidden_size" values transformers would use is not something to guess.
+            root = JsonNode.Parse(File.ReadAllBytes(file), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
+        }
+        catch (JsonException e) when (e.Message.Contains("uplicate", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{file}: duplicate key in JSON (line {e.LineNumber + 1}): {e.Message} Each key may appear once.", e);
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"{file}: malformed JSON at line {e.LineNumber + 1}: {e.Message}", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new InvalidDataException($"{file}: cannot be read ({e.Message}); expected a readable config.json file.", e);
         }
 
         if (root is not JsonObject obj)
@@ -201,12 +352,14 @@ public sealed record LlamaConfig
                 $"{source}: field 'model_type' is '{modelType}'; expected one of {string.Join(", ", SupportedModelTypes)} (LLaMA-family decoders).");
         }
 
-        // transformers 5 moved rope_theta and rope_scaling into rope_parameters; accept both.
-        var ropeParameters = json["rope_parameters"] as JsonObject;
+        // transformers 5 moved rope_theta and rope_scaling into rope_parameters; accept both. Either must be an object
+        // (or null): a string or a number there is a broken config, not "no scaling".
+        var ropeParameters = ObjectOrNull(json, "rope_parameters", source);
+        var ropeScaling = ObjectOrNull(json, "rope_scaling", source);
         var ropeTheta = reader.Double("rope_theta")
                         ?? (ropeParameters is null ? null : new FieldReader(ropeParameters, source + " rope_parameters").Double("rope_theta"))
                         ?? 10000.0;
-        var scaling = ReadRopeScaling(json["rope_scaling"] as JsonObject ?? ropeParameters, source);
+        var scaling = ReadRopeScaling(ropeScaling ?? ropeParameters, source);
 
         var config = new LlamaConfig
         {
@@ -243,6 +396,13 @@ public sealed record LlamaConfig
         return config;
     }
 
+    private static JsonObject? ObjectOrNull(JsonObject json, string field, string source) => json[field] switch
+    {
+        null => null,
+        JsonObject block => block,
+        var other => throw new InvalidDataException($"{source}: field '{field}' is {other.ToJsonString()}; expected an object such as {{\"rope_type\": \"linear\", \"factor\": 2.0}} or null."),
+    };
+
     private static RopeScaling? ReadRopeScaling(JsonObject? block, string source)
     {
         if (block is null)
@@ -274,7 +434,21 @@ public sealed record LlamaConfig
     {
         ArgumentNullException.ThrowIfNull(folder);
         Directory.CreateDirectory(folder);
-        AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), ToJson(savedDtype).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), ToJsonText(ToJson(savedDtype)));
+    }
+
+    /// <summary>The text of a config.json: indented JSON and a final newline, as transformers writes it.</summary>
+    internal static string ToJsonText(JsonObject json) => json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+
+    /// <summary>Writes config.json into <paramref name="transaction"/>, to be committed with the weights.</summary>
+    internal static void Stage(FolderTransaction transaction, JsonObject json)
+    {
+        var text = ToJsonText(json);
+        transaction.Write("config.json", stream =>
+        {
+            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
+            writer.Write(text);
+        });
     }
 
     /// <summary>The Hugging Face JSON form of this config (transformers 4.x keys, which 5.x also reads).</summary>

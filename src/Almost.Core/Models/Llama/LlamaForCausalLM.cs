@@ -1,5 +1,6 @@
 using Almost.Checkpoints;
 using Almost.Devices;
+using Almost.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
@@ -104,7 +105,9 @@ public sealed class LlamaForCausalLM : nn.Module
 
     /// <summary>
     /// Saves <c>config.json</c> and the weights in Hugging Face layout, sharded above
-    /// <paramref name="maxShardBytes"/>, every file written atomically. The folder then opens with
+    /// <paramref name="maxShardBytes"/>, all files replaced together: each is written whole to a temporary first,
+    /// so a failed or killed save leaves the old folder (or, once every file is on disk, the next load finishes it),
+    /// never new weights next to an old or missing config. The folder then opens with
     /// <c>AutoModelForCausalLM.from_pretrained</c> in Python transformers and in vLLM.
     /// </summary>
     /// <param name="folder">Target folder (created when missing).</param>
@@ -114,9 +117,10 @@ public sealed class LlamaForCausalLM : nn.Module
     {
         ArgumentNullException.ThrowIfNull(folder);
         var saved = dtype ?? DType;
-        Directory.CreateDirectory(folder);
-        HfCheckpoint.Save(this, folder, new CheckpointSaveOptions { DType = saved, MaxShardBytes = maxShardBytes });
-        Config.Save(folder, ComputeDevice.DTypeName(saved));
+        using var transaction = FolderTransaction.Begin(folder);
+        HfCheckpoint.Stage(state_dict(), transaction, new CheckpointSaveOptions { DType = saved, MaxShardBytes = maxShardBytes });
+        LlamaConfig.Stage(transaction, Config.ToJson(ComputeDevice.DTypeName(saved)));
+        transaction.Commit();
     }
 
     /// <summary>
@@ -126,10 +130,11 @@ public sealed class LlamaForCausalLM : nn.Module
     /// model here that loads a causal-LM checkpoint.
     /// </summary>
     /// <param name="folder">The checkpoint folder.</param>
-    /// <exception cref="CheckpointException">Missing, unexpected or wrong-shape tensors.</exception>
+    /// <exception cref="CheckpointException">Missing, unexpected or wrong-shape tensors, or a config.json next to them that is unreadable or describes another architecture.</exception>
     public void LoadWeights(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        Config.CheckSavedConfig(folder);
         HfCheckpoint.LoadInto(this, folder, CausalLmLoadOptions(Config));
     }
 

@@ -222,9 +222,10 @@ public sealed class LlamaForSequenceClassification : nn.Module
     {
         ArgumentNullException.ThrowIfNull(folder);
         var saved = dtype ?? DType;
-        Directory.CreateDirectory(folder);
-        HfCheckpoint.Save(this, folder, new CheckpointSaveOptions { DType = saved, MaxShardBytes = maxShardBytes });
-        SaveConfig(folder, saved);
+        using var transaction = FolderTransaction.Begin(folder);
+        HfCheckpoint.Stage(state_dict(), transaction, new CheckpointSaveOptions { DType = saved, MaxShardBytes = maxShardBytes });
+        LlamaConfig.Stage(transaction, ConfigJson(ComputeDevice.DTypeName(saved)));
+        transaction.Commit();
     }
 
     /// <summary>
@@ -247,10 +248,11 @@ public sealed class LlamaForSequenceClassification : nn.Module
     /// model, converting dtypes; rotary <c>inv_freq</c> buffers and a tied copy of <c>lm_head.weight</c> are ignored.
     /// </summary>
     /// <param name="folder">The checkpoint folder.</param>
-    /// <exception cref="CheckpointException">Missing, unexpected or wrong-shape tensors.</exception>
+    /// <exception cref="CheckpointException">Missing, unexpected or wrong-shape tensors, or a config.json next to them that is unreadable or describes another architecture.</exception>
     public void LoadWeights(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        Config.CheckSavedConfig(folder);
         HfCheckpoint.LoadInto(this, folder, LlamaForCausalLM.CausalLmLoadOptions(Config));
     }
 

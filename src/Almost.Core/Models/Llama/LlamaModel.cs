@@ -18,9 +18,14 @@ public sealed class LlamaModel : nn.Module
     private readonly RotaryEmbedding _rotary;
 
     /// <summary>Creates the trunk for <paramref name="config"/> (fp32, CPU; the owner moves it).</summary>
+    /// <exception cref="ArgumentException">The config is invalid (<see cref="LlamaConfig.Validate"/>) or the model would not fit in memory.</exception>
     public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
     {
         ArgumentNullException.ThrowIfNull(config);
+        // Before the first allocation: a config claiming 10^9 units must fail here with the field named, not after
+        // minutes of allocating (or swapping).
+        config.Validate();
+        config.EnsureFitsInMemory();
         Config = config;
         embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
         layers = new ModuleList<LlamaDecoderLayer>();

@@ -62,6 +62,25 @@ public class SftTrainerTests
         example.InputIds.Should().Contain(TinyByteLevelBpe.ImEnd);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RenderLastTurn_cuts_the_final_assistant_turn_where_Encode_masks_it(bool chatMl)
+    {
+        IChatTemplate template = chatMl ? ChatMLTemplate.Instance : TranscriptChatTemplate.Instance;
+        var single = new[] { ChatMessage.User("in the"), ChatMessage.Assistant("Hello!") };
+
+        var (prompt, completion) = SftTokenizer.RenderLastTurn(Dialogue, template);
+        var (trained, context) = Split(new SftTokenizer(Tokenizer, template).Encode(single));
+
+        prompt.Should().Be(template.Format(Dialogue[..^1], addGenerationPrompt: true));
+        (prompt + completion).Should().Be(template.Format(Dialogue, addGenerationPrompt: false));
+        var (singlePrompt, singleCompletion) = SftTokenizer.RenderLastTurn(single, template);
+        (singlePrompt, singleCompletion + "<|endoftext|>").Should().Be((context, trained), "the same cut SFT trains");
+        var notAssistant = () => SftTokenizer.RenderLastTurn(Dialogue[..^1], template);
+        notAssistant.Should().Throw<ArgumentException>().WithMessage("*does not end with an assistant turn*");
+    }
+
     [Fact]
     public void Prompt_completion_records_train_the_completion_and_eos_only()
     {

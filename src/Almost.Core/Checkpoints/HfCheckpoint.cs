@@ -227,6 +227,32 @@ public static partial class HfCheckpoint
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="tensors"/> to one safetensors file, atomically (a temporary file, flushed, then renamed),
+    /// with the <c>{"format":"pt"}</c> metadata Python expects. For weights that sit beside a model without being part
+    /// of its state dict, such as PPO's value head (<c>value_head.safetensors</c>): the model's own
+    /// <c>model.safetensors</c> keys stay those of the Hugging Face architecture.
+    /// </summary>
+    /// <param name="tensors">Tensors by name, any dtype and device; not modified or disposed.</param>
+    /// <param name="path">The file to create or replace (its folder must exist).</param>
+    /// <param name="dtype">Store floating-point tensors in this dtype; null stores each as it is.</param>
+    public static void SaveFile(IReadOnlyDictionary<string, Tensor> tensors, string path, torch.ScalarType? dtype = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        SafetensorsFile.Save(path, tensors, metadata: null, dtype);
+    }
+
+    /// <summary>Reads every tensor of one safetensors file onto the CPU, in the dtype stored on disk.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The tensors by name; the caller owns (and disposes) them.</returns>
+    /// <exception cref="CheckpointException">The file is missing, truncated or corrupt; the message names it.</exception>
+    public static Dictionary<string, Tensor> LoadFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return SafetensorsFile.Load(path);
+    }
+
     /// <summary>The HF shard name, e.g. <c>model-00001-of-00003.safetensors</c>.</summary>
     /// <param name="index">1-based shard number.</param>
     /// <param name="count">Number of shards.</param>

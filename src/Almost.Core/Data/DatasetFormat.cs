@@ -19,11 +19,18 @@ public enum DatasetFormat
 
     /// <summary><c>{"prompt"}</c> (a string) without a completion: <see cref="PromptRecord"/>.</summary>
     Prompt,
+
+    /// <summary>
+    /// <c>{"prompt"?, "chosen", "rejected"}</c> with message lists (<c>[{"role", "content"}, ...]</c>), the prompt
+    /// optional (implicit in the shared turns): <see cref="ConversationalPreferenceRecord"/>.
+    /// </summary>
+    ConversationalPreference,
 }
 
 /// <summary>
 /// Says which <see cref="DatasetFormat"/> a JSON object is in, TRL style. Rules, first match wins:
 /// <c>chosen</c> and <c>rejected</c> (and <c>prompt</c>) strings → <see cref="DatasetFormat.Preference"/>;
+/// <c>chosen</c> and <c>rejected</c> arrays (and <c>prompt</c> an array or absent) → <see cref="DatasetFormat.ConversationalPreference"/>;
 /// a <c>messages</c> array → <see cref="DatasetFormat.Conversation"/>;
 /// <c>prompt</c> and <c>completion</c> strings → <see cref="DatasetFormat.PromptCompletion"/>;
 /// a <c>prompt</c> string → <see cref="DatasetFormat.Prompt"/>; anything else → <see cref="DatasetFormat.Unknown"/>.
@@ -45,6 +52,11 @@ public static class DatasetFormatDetector
         if (prompt && IsString(record, "chosen") && IsString(record, "rejected"))
         {
             return DatasetFormat.Preference;
+        }
+
+        if (IsArray(record, "chosen") && IsArray(record, "rejected") && (IsArray(record, "prompt") || !record.TryGetProperty("prompt", out _)))
+        {
+            return DatasetFormat.ConversationalPreference;
         }
 
         if (record.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array)
@@ -108,4 +120,7 @@ public static class DatasetFormatDetector
 
     private static bool IsString(JsonElement record, string name) =>
         record.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String;
+
+    private static bool IsArray(JsonElement record, string name) =>
+        record.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array;
 }

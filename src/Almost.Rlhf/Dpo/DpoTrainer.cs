@@ -1,5 +1,6 @@
 using Almost.Data;
 using Almost.Models.Llama;
+using Almost.Rlhf.Sft;
 using Almost.Rlhf.Training;
 using Almost.Tokenization;
 using Microsoft.Extensions.Logging;
@@ -9,8 +10,8 @@ using static TorchSharp.torch;
 namespace Almost.Rlhf.Dpo;
 
 /// <summary>
-/// Direct preference optimisation on TRL preference records (<c>{prompt, chosen, rejected}</c>, the prompt rendered
-/// text): DPO, IPO or length-normalised DPO with optional label smoothing, on the shared supervised loop (schedules,
+/// Direct preference optimisation on TRL preference records (<c>{prompt, chosen, rejected}</c>: rendered text, or
+/// conversations rendered with the chat template that SFT and generation use): DPO, IPO or length-normalised DPO with optional label smoothing, on the shared supervised loop (schedules,
 /// accumulation, clipping, evaluation, checkpoints, exact resume). Chosen and rejected go through the model in one
 /// batch; log-probabilities are summed over completion tokens only.
 /// </summary>
@@ -25,7 +26,7 @@ public sealed class DpoTrainer : ITrainer
 
     /// <summary>Prepares the run.</summary>
     /// <param name="policy">The policy (the SFT model), trained in place.</param>
-    /// <param name="trainExamples">Tokenized comparisons (<see cref="Tokenize"/>); with cached reference log-probs unless <paramref name="reference"/> is given.</param>
+    /// <param name="trainExamples">Tokenized comparisons (<see cref="Tokenize(IEnumerable{PreferenceRecord}, AlmostTokenizer, int)"/>, <see cref="TokenizeFileAsync"/>); with cached reference log-probs unless <paramref name="reference"/> is given.</param>
     /// <param name="options">Options; <see cref="TrainingOptions.OutputDir"/> is required.</param>
     /// <param name="reference">The frozen reference for on-the-fly log-probs; null when the examples carry cached ones.</param>
     /// <param name="evalExamples">Optional evaluation comparisons (same reference rule).</param>
@@ -97,33 +98,160 @@ public sealed class DpoTrainer : ITrainer
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 2);
-        var examples = new List<DpoExample>();
-        int index = 0;
-        foreach (var record in records)
-        {
-            int[] Completion(string text) => tokenizer.EosTokenId is { } eos ? [.. tokenizer.Encode(text), eos] : tokenizer.Encode(text);
-            var prompt = tokenizer.Encode(record.Prompt, tokenizer.BosTokenId is not null);
-            var chosen = Completion(record.Chosen);
-            var rejected = Completion(record.Rejected);
-            var room = maxLength - Math.Max(chosen.Length, rejected.Length);
-            if (room < 1)
-            {
-                throw new ArgumentException(
-                    $"Record {index}: a completion has {Math.Max(chosen.Length, rejected.Length)} tokens, which leaves no room for the prompt within MaxLength {maxLength}.",
-                    nameof(records));
-            }
+        return NonEmpty(records.Select((record, index) => Wrap(() => TokenizeOne(record, tokenizer, maxLength), index)).ToList(), nameof(records));
+    }
 
-            examples.Add(new DpoExample(prompt.Length > room ? prompt[^room..] : prompt, chosen, rejected));
-            index++;
+    /// <summary>
+    /// Tokenizes conversational preference records (TRL's <c>{"prompt": [...], "chosen": [...], "rejected": [...]}</c>,
+    /// or the implicit-prompt form): each is rendered by <see cref="RenderConversation"/> with the chat template SFT and
+    /// generation use, then tokenized as the plain record it renders to — prompt tokens are the rendered prompt with
+    /// the generation prompt, completion tokens the assistant turn (with the template's closing markup) and EOS.
+    /// </summary>
+    /// <param name="records">The comparisons.</param>
+    /// <param name="tokenizer">The policy's tokenizer.</param>
+    /// <param name="maxLength">Longest prompt + completion.</param>
+    /// <param name="template">The chat template; null for the ALMoST transcript (<see cref="TranscriptChatTemplate"/>).</param>
+    /// <returns>The examples, in order.</returns>
+    /// <exception cref="ArgumentException">A malformed record (see <see cref="ConversationalPreferenceRecord"/>), a turn the template refuses, or a completion too long; the message names the record.</exception>
+    public static IReadOnlyList<DpoExample> Tokenize(
+        IEnumerable<ConversationalPreferenceRecord> records, AlmostTokenizer tokenizer, int maxLength, IChatTemplate? template = null)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 2);
+        return NonEmpty(records.Select((record, index) => Wrap(() => TokenizeOne(RenderConversation(record, template), tokenizer, maxLength), index)).ToList(),
+            nameof(records));
+    }
+
+    /// <summary>
+    /// Renders a conversational preference record to the plain record DPO trains on: the shared prompt
+    /// (<see cref="ConversationalPreferenceRecord.ExtractPrompt"/>) rendered with the generation prompt, and each
+    /// response as the text the template writes for its assistant turn, cut by <see cref="SftTokenizer.RenderLastTurn"/>
+    /// (the code SFT masks assistant turns with). With the transcript, <c>[user "Hi"]</c> / <c>[assistant "Hello."]</c>
+    /// becomes prompt <c>"\n\nHuman: Hi\n\nAssistant:"</c> and chosen <c>" Hello."</c>. Extra fields are kept.
+    /// </summary>
+    /// <param name="record">The record.</param>
+    /// <param name="template">The chat template; null for the ALMoST transcript.</param>
+    /// <returns>The rendered record.</returns>
+    /// <exception cref="ArgumentException">The record is malformed or the template refuses one of its turns.</exception>
+    public static PreferenceRecord RenderConversation(ConversationalPreferenceRecord record, IChatTemplate? template = null)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var (prompt, chosen, rejected) = record.ExtractPrompt();
+        var (promptText, chosenText) = SftTokenizer.RenderLastTurn([.. prompt, chosen], template);
+        var (_, rejectedText) = SftTokenizer.RenderLastTurn([.. prompt, rejected], template);
+        return new PreferenceRecord { Prompt = promptText, Chosen = chosenText, Rejected = rejectedText, Extra = record.Extra };
+    }
+
+    /// <summary>
+    /// Reads and tokenizes a JSONL file of preference records, plain (<c>{prompt, chosen, rejected}</c> strings) or
+    /// conversational (message lists, explicit or implicit prompt), the format detected from the first record
+    /// (<see cref="DatasetFormatDetector"/>; a file whose first record is not conversational is read as plain); every
+    /// line must be in that format. Conversations are rendered with
+    /// <paramref name="template"/> (<see cref="RenderConversation"/>).
+    /// </summary>
+    /// <param name="path">The JSONL file.</param>
+    /// <param name="tokenizer">The policy's tokenizer.</param>
+    /// <param name="maxLength">Longest prompt + completion.</param>
+    /// <param name="template">The chat template for conversational records; null for the ALMoST transcript.</param>
+    /// <param name="readOptions">Strict (default) or lenient; lenient skips and reports every bad line, including lines that fail to render or fit.</param>
+    /// <param name="cancellationToken">Stops the read between lines.</param>
+    /// <returns>The examples, in file order.</returns>
+    /// <exception cref="JsonlFormatException">
+    /// The file's first record is not a preference record, a line is malformed, fails to render or has a completion too
+    /// long (strict mode), or no record is left; the message names the file, the line and the field.
+    /// </exception>
+    public static async Task<IReadOnlyList<DpoExample>> TokenizeFileAsync(
+        string path, AlmostTokenizer tokenizer, int maxLength, IChatTemplate? template = null, JsonlReadOptions? readOptions = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 2);
+        readOptions ??= new JsonlReadOptions();
+        var format = await DatasetFormatDetector.DetectFileAsync(path, cancellationToken).ConfigureAwait(false);
+        var examples = new List<DpoExample>();
+        var skipped = 0;
+        void Add(Func<DpoExample> tokenize, long line)
+        {
+            try
+            {
+                examples.Add(tokenize());
+            }
+            catch (ArgumentException e)
+            {
+                var reason = Reason(e);
+                if (!readOptions.Lenient)
+                {
+                    throw new JsonlFormatException(path, line, reason, e);
+                }
+
+                skipped++;
+                readOptions.Logger?.LogWarning("Skipped {FilePath} line {LineNumber}: {Reason}", path, line, reason);
+                readOptions.LineSkipped?.Invoke(new JsonlSkippedLine(path, line, reason));
+            }
+        }
+
+        var counting = readOptions with { LineSkipped = line => { skipped++; readOptions.LineSkipped?.Invoke(line); } };
+        if (format == DatasetFormat.ConversationalPreference)
+        {
+            await foreach (var entry in JsonlReader.ReadEntriesAsync<ConversationalPreferenceRecord>(path, counting, cancellationToken).ConfigureAwait(false))
+            {
+                Add(() => TokenizeOne(RenderConversation(entry.Record, template), tokenizer, maxLength), entry.LineNumber);
+            }
+        }
+        else
+        {
+            // Plain records, and anything else: the reader then names the line and the field that is not a plain preference.
+            await foreach (var entry in JsonlReader.ReadEntriesAsync<PreferenceRecord>(path, counting, cancellationToken).ConfigureAwait(false))
+            {
+                Add(() => TokenizeOne(entry.Record, tokenizer, maxLength), entry.LineNumber);
+            }
         }
 
         if (examples.Count == 0)
         {
-            throw new ArgumentException("No preference records: there is nothing to train on.", nameof(records));
+            throw new JsonlFormatException(path, 0, $"empty dataset (no usable preference record; {skipped} line(s) skipped)");
         }
 
         return examples;
     }
+
+    /// <summary>Prompt and completion ids of one plain record; the prompt is cut from the left to fit <paramref name="maxLength"/>.</summary>
+    private static DpoExample TokenizeOne(PreferenceRecord record, AlmostTokenizer tokenizer, int maxLength)
+    {
+        int[] Completion(string text) => tokenizer.EosTokenId is { } eos ? [.. tokenizer.Encode(text), eos] : tokenizer.Encode(text);
+        var prompt = tokenizer.Encode(record.Prompt, tokenizer.BosTokenId is not null);
+        var chosen = Completion(record.Chosen);
+        var rejected = Completion(record.Rejected);
+        var room = maxLength - Math.Max(chosen.Length, rejected.Length);
+        if (room < 1)
+        {
+            throw new ArgumentException(
+                $"a completion has {Math.Max(chosen.Length, rejected.Length)} tokens, which leaves no room for the prompt within MaxLength {maxLength}.");
+        }
+
+        return new DpoExample(prompt.Length > room ? prompt[^room..] : prompt, chosen, rejected);
+    }
+
+    private static DpoExample Wrap(Func<DpoExample> tokenize, int index)
+    {
+        try
+        {
+            return tokenize();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Record {index}: {Reason(e)}", "records", e);
+        }
+    }
+
+    /// <summary>The exception's message without the " (Parameter 'x')" that names our own parameter, not the user's field.</summary>
+    private static string Reason(ArgumentException e) =>
+        e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+
+    private static IReadOnlyList<DpoExample> NonEmpty(List<DpoExample> examples, string parameter) =>
+        examples.Count > 0 ? examples : throw new ArgumentException("No preference records: there is nothing to train on.", parameter);
 
     /// <summary>
     /// Computes the reference model's summed log-probabilities of every example's completions once (no-grad, eval

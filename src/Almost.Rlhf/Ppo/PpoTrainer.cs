@@ -16,7 +16,8 @@ namespace Almost.Rlhf.Ppo;
 /// <summary>
 /// PPO against a reward model with a per-token KL penalty to a frozen reference policy (ALMoST-PPO, RLHF's standard
 /// recipe): each step samples a rollout from the policy, scores it, estimates advantages (GAE with a critic, or a
-/// critic-free group baseline), and runs clipped policy and value updates over minibatches for a few epochs. Built on
+/// critic-free group baseline), and runs clipped policy and value updates over minibatches for a few epochs. The values
+/// come from a separate critic or from a value head on the policy trunk (<see cref="PpoTrainingOptions.CriticMode"/>). Built on
 /// the training core (<see cref="OptimizerStepper"/>, <see cref="CheckpointManager"/>, <see cref="MetricsSink"/>), so it
 /// checkpoints and resumes exactly.
 /// </summary>
@@ -36,10 +37,26 @@ namespace Almost.Rlhf.Ppo;
 /// temperature in every pass. Token rewards are <c>−β·KL</c> on every response token plus the score on the last one;
 /// padding gets no reward and no loss.
 /// </para>
+/// <para>
+/// Shared trunk (<see cref="CriticMode.SharedTrunk"/>): the values are a Linear(hidden, 1) head on the policy's final
+/// hidden states, read at the same positions as the logits, so each pass of the trunk gives both. Each minibatch takes
+/// one backward of <c>policy_loss + ValueLossCoefficient · value_loss</c> (the value loss shapes the trunk too), then
+/// a step of the policy's optimizer and one of the head's (learning rate <see cref="PpoTrainingOptions.CriticLearningRate"/>).
+/// The head is checkpointed with its optimizer and saved as <c>value_head.safetensors</c> beside the policy, whose
+/// <c>model.safetensors</c> keeps the Hugging Face keys.
+/// </para>
 /// </remarks>
 public sealed class PpoTrainer : ITrainer
 {
     private const string CriticFolder = "critic";
+    private const string ValueHeadOptimizerFileName = "value_head_optimizer.bin";
+
+    /// <summary>
+    /// The file of the value head (<see cref="CriticMode.SharedTrunk"/>), written beside the policy's
+    /// <c>model.safetensors</c> and into every checkpoint: <c>v_head.summary.weight</c> (1, hidden) and
+    /// <c>v_head.summary.bias</c> (1), fp32, TRL's <c>AutoModelForCausalLMWithValueHead</c> names.
+    /// </summary>
+    public const string ValueHeadFileName = "value_head.safetensors";
 
     private readonly LlamaForCausalLM _policy;
     private readonly LlamaForCausalLM _reference;
@@ -54,13 +71,16 @@ public sealed class PpoTrainer : ITrainer
     /// <summary>Checks the models, prompts and options; training starts with <see cref="TrainAsync"/>.</summary>
     /// <param name="policy">The policy (the SFT model), trained in place.</param>
     /// <param name="reference">A frozen copy of the starting policy (load the SFT checkpoint a second time); never trained.</param>
-    /// <param name="critic">The value model, initialised from the reward model; null only for critic-free advantage estimators.</param>
+    /// <param name="critic">
+    /// The value model, initialised from the reward model, for <see cref="CriticMode.Separate"/>; null for
+    /// <see cref="CriticMode.SharedTrunk"/> (the trainer makes the value head) and for critic-free estimators.
+    /// </param>
     /// <param name="tokenizer">The policy's tokenizer.</param>
     /// <param name="rewardModel">The reward to maximise.</param>
     /// <param name="prompts">Rollout prompts, rendered (for the transcript: ending with <c>"\n\nAssistant:"</c>).</param>
     /// <param name="options">Options; <see cref="TrainingOptions.OutputDir"/> is required.</param>
     /// <param name="logger">Structured logs; null for none.</param>
-    /// <exception cref="ArgumentException">No prompts, a missing critic, the policy given as its own reference, mismatched vocabularies, or an option out of range.</exception>
+    /// <exception cref="ArgumentException">No prompts, a missing critic (or one given with a shared trunk), the policy given as its own reference, mismatched vocabularies, or an option out of range.</exception>
     public PpoTrainer(
         LlamaForCausalLM policy,
         LlamaForCausalLM reference,
@@ -83,9 +103,18 @@ public sealed class PpoTrainer : ITrainer
             throw new ArgumentException("The reference must be a separate frozen copy of the policy (load the SFT checkpoint twice).", nameof(reference));
         }
 
-        if (options.AdvantageEstimator.UsesCritic && critic is null)
+        if (options.CriticMode == CriticMode.Separate && critic is null)
         {
-            throw new ArgumentException($"{options.AdvantageEstimator.GetType().Name} needs a critic; pass one (initialised from the reward model) or use GroupAdvantageEstimator.", nameof(critic));
+            throw new ArgumentException(
+                $"{options.AdvantageEstimator.GetType().Name} needs a critic; pass one (initialised from the reward model), " +
+                "set CriticMode = SharedTrunk for a value head on the policy, or use GroupAdvantageEstimator.", nameof(critic));
+        }
+
+        if (options.CriticMode == CriticMode.SharedTrunk && critic is not null)
+        {
+            throw new ArgumentException(
+                "CriticMode.SharedTrunk reads the values from a head on the policy trunk; pass critic: null (a separate critic would never be used).",
+                nameof(critic));
         }
 
         if (reference.Config.VocabSize != policy.Config.VocabSize)
@@ -100,7 +129,7 @@ public sealed class PpoTrainer : ITrainer
 
         _policy = policy;
         _reference = reference;
-        _critic = options.AdvantageEstimator.UsesCritic ? critic : null;
+        _critic = options.CriticMode == CriticMode.Separate ? critic : null;
         _tokenizer = tokenizer;
         _rewardModel = rewardModel;
         _prompts = prompts;
@@ -110,6 +139,12 @@ public sealed class PpoTrainer : ITrainer
         Options = options;
         StepsPerEpoch = (prompts.Count + options.RolloutBatchSize - 1) / options.RolloutBatchSize;
         TotalSteps = options.MaxSteps ?? (long)StepsPerEpoch * options.Epochs;
+        TrainableParameters = Trainable(policy) + options.CriticMode switch
+        {
+            CriticMode.Separate => Trainable(critic!),
+            CriticMode.SharedTrunk => PolicyValueHead.ParameterCount(policy.Config.HiddenSize),
+            _ => 0,
+        };
         foreach (var p in _reference.parameters())
         {
             p.requires_grad = false;
@@ -128,6 +163,13 @@ public sealed class PpoTrainer : ITrainer
     /// <summary>Steps of the whole run.</summary>
     public long TotalSteps { get; }
 
+    /// <summary>
+    /// Parameters this run trains: the policy's plus the separate critic's, or plus the value head's (hidden + 1) with
+    /// a shared trunk. AdamW keeps two moments per parameter and training a gradient, so this × 4 values is the
+    /// training state the optimizers hold (the frozen reference comes on top, the same in every mode).
+    /// </summary>
+    public long TrainableParameters { get; }
+
     /// <inheritdoc />
     public Task<TrainingResult> TrainAsync(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Task.Factory.StartNew(() => Run(progress, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -138,8 +180,13 @@ public sealed class PpoTrainer : ITrainer
         var o = Options;
         Directory.CreateDirectory(o.OutputDir);
         using var policyStepper = new OptimizerStepper(_policy, o, TotalSteps);
-        using var criticStepper = _critic is null ? null
-            : new OptimizerStepper(_critic, o with { LearningRate = o.CriticLearningRate ?? o.LearningRate }, TotalSteps, "critic_optimizer.bin");
+        var criticOptions = o with { LearningRate = o.CriticLearningRate ?? o.LearningRate };
+        using var valueHead = o.CriticMode == CriticMode.SharedTrunk
+            ? new PolicyValueHead(_policy.Config.HiddenSize, Determinism.DeriveSeed(o.Seed, "ppo-value-head"), _policy.Device)
+            : null;
+        using var criticStepper = _critic is not null ? new OptimizerStepper(_critic, criticOptions, TotalSteps, "critic_optimizer.bin")
+            : valueHead is not null ? new OptimizerStepper(valueHead, criticOptions, TotalSteps, ValueHeadOptimizerFileName)
+            : null;
         KlController kl = o.KlTarget is { } target ? new AdaptiveKlController(o.KlCoefficient, target, o.KlHorizon) : new FixedKlController(o.KlCoefficient);
         var checkpoints = new CheckpointManager(o.OutputDir, _logger);
         checkpoints.Register("policy", CheckpointParts.FromDelegates(f => _policy.SavePretrained(f), f => _policy.LoadWeights(f)));
@@ -149,6 +196,12 @@ public sealed class PpoTrainer : ITrainer
             checkpoints.Register("critic", CheckpointParts.FromDelegates(
                 f => _critic.SavePretrained(Path.Combine(f, CriticFolder)), f => _critic.LoadWeights(Path.Combine(f, CriticFolder))));
             checkpoints.Register("critic_optimizer", criticStepper);
+        }
+
+        if (valueHead is not null && criticStepper is not null)
+        {
+            checkpoints.Register("value_head", CheckpointParts.FromDelegates(valueHead.Save, valueHead.Load));
+            checkpoints.Register("value_head_optimizer", criticStepper);
         }
 
         checkpoints.Register("kl_controller", CheckpointParts.Json("kl_controller.json", () => kl.Value, kl.Restore));
@@ -184,11 +237,11 @@ public sealed class PpoTrainer : ITrainer
             long responseTokens;
             using (var scope = NewDisposeScope())
             {
-                var (experience, rolloutStats, summary) = Rollout(generator, step, kl.Value, cancellationToken);
+                var (experience, rolloutStats, summary) = Rollout(generator, step, kl.Value, valueHead, cancellationToken);
                 var rolloutSeconds = iteration.Elapsed.TotalSeconds;
                 RolloutCompleted?.Invoke(summary);
                 var train = Stopwatch.StartNew();
-                (loss, gradNorm, stats) = Update(experience, step, policyStepper, criticStepper);
+                (loss, gradNorm, stats) = Update(experience, step, policyStepper, criticStepper, valueHead);
                 stats["rollout_s"] = rolloutSeconds;
                 stats["train_s"] = train.Elapsed.TotalSeconds;
                 foreach (var (k, v) in rolloutStats)
@@ -238,6 +291,7 @@ public sealed class PpoTrainer : ITrainer
 
         _policy.SavePretrained(o.OutputDir);
         _critic?.SavePretrained(Path.Combine(o.OutputDir, CriticFolder));
+        valueHead?.Save(o.OutputDir);
         _logger.LogInformation("PPO finished at step {Step}; policy saved to {OutputDir}", done, o.OutputDir);
         var resultMetrics = new Dictionary<string, double>(lastMetrics) { ["stopped_early"] = stoppedEarly ? 1 : 0 };
         return new TrainingResult(done, (double)done / StepsPerEpoch, lastLoss, null, o.OutputDir, resumedFrom, clock.Elapsed)
@@ -264,7 +318,7 @@ public sealed class PpoTrainer : ITrainer
     }
 
     private (PpoExperience Experience, Dictionary<string, double> Stats, PpoRolloutSummary Summary) Rollout(
-        LocalGenerator generator, long step, double klCoefficient, CancellationToken cancellationToken)
+        LocalGenerator generator, long step, double klCoefficient, PolicyValueHead? valueHead, CancellationToken cancellationToken)
     {
         var o = Options;
         int k = o.SamplesPerPrompt;
@@ -340,12 +394,17 @@ public sealed class PpoTrainer : ITrainer
         Tensor? values = null;
         using (no_grad())
         {
-            oldLogProbs = ResponseLogProbs(_policy, inputIds, attention, positions, promptLength, responseLength, withEntropy: false).LogProbs;
+            Tensor? headValues;
+            (oldLogProbs, _, headValues) = ResponseLogProbs(_policy, inputIds, attention, positions, promptLength, responseLength, withEntropy: false, valueHead);
             refLogProbs = ResponseLogProbs(_reference, inputIds, attention, positions, promptLength, responseLength, withEntropy: false).LogProbs;
             if (_critic is not null)
             {
                 _critic.eval();
                 values = _critic.TokenScores(inputIds, attention).narrow(1, promptLength - 1, responseLength) * responseMask;
+            }
+            else if (headValues is not null)
+            {
+                values = headValues * responseMask;
             }
         }
 
@@ -399,7 +458,7 @@ public sealed class PpoTrainer : ITrainer
     }
 
     private (double Loss, double GradNorm, Dictionary<string, double> Stats) Update(
-        PpoExperience experience, long step, OptimizerStepper policyStepper, OptimizerStepper? criticStepper)
+        PpoExperience experience, long step, OptimizerStepper policyStepper, OptimizerStepper? criticStepper, PolicyValueHead? valueHead)
     {
         var o = Options;
         long b = experience.Count;
@@ -410,6 +469,7 @@ public sealed class PpoTrainer : ITrainer
         int updates = 0;
         _policy.train();
         _critic?.train();
+        valueHead?.train();
         for (int epoch = 0; epoch < o.PpoEpochs; epoch++)
         {
             using var generator = Determinism.CreateGenerator(o.Seed, CPU, $"ppo-minibatches-{step}-{epoch}");
@@ -419,13 +479,26 @@ public sealed class PpoTrainer : ITrainer
                 using var scope = NewDisposeScope();
                 var rows = order.narrow(0, first, Math.Min(mini, b - first));
                 using var batch = experience.Select(rows);
-                var (logProbs, entropy) = ResponseLogProbs(_policy, batch.InputIds, batch.AttentionMask, batch.PositionIds,
-                    batch.PromptLength, batch.ResponseMask.shape[1], withEntropy: true);
+                var (logProbs, entropy, headValues) = ResponseLogProbs(_policy, batch.InputIds, batch.AttentionMask, batch.PositionIds,
+                    batch.PromptLength, batch.ResponseMask.shape[1], withEntropy: true, valueHead);
                 var (policyLoss, clipFraction, approxKl) = PpoLosses.Policy(logProbs, batch.OldLogProbs, batch.Advantages, batch.ResponseMask, o.ClipRange);
-                policyStepper.Backward(policyLoss, 1);
-                var norm = policyStepper.Step();
                 var valueLoss = zeros(Array.Empty<long>(), device: device);
                 var valueClip = zeros(Array.Empty<long>(), device: device);
+                Tensor norm;
+                if (headValues is not null && criticStepper is not null)
+                {
+                    // Shared trunk: one backward through the trunk for both objectives, then each optimizer's step.
+                    (valueLoss, valueClip) = PpoLosses.Value(headValues, batch.Values!, batch.Returns!, batch.ResponseMask, o.ValueClipRange);
+                    policyStepper.Backward(policyLoss + (o.ValueLossCoefficient * valueLoss), 1);
+                    norm = policyStepper.Step();
+                    criticStepper.Step();
+                }
+                else
+                {
+                    policyStepper.Backward(policyLoss, 1);
+                    norm = policyStepper.Step();
+                }
+
                 if (_critic is not null && criticStepper is not null)
                 {
                     var values = _critic.TokenScores(batch.InputIds, batch.AttentionMask).narrow(1, batch.PromptLength - 1, batch.ResponseMask.shape[1]);
@@ -449,7 +522,7 @@ public sealed class PpoTrainer : ITrainer
         {
             ["policy_loss"] = host[0], ["clip_frac"] = host[1], ["approx_kl"] = host[2], ["entropy"] = host[3],
         };
-        if (_critic is not null)
+        if (_critic is not null || valueHead is not null)
         {
             stats["value_loss"] = host[4];
             stats["value_clip_frac"] = host[5];
@@ -498,19 +571,22 @@ public sealed class PpoTrainer : ITrainer
 
     /// <summary>
     /// Log-probabilities (B, R) of the response tokens under <paramref name="model"/>, logits divided by the sampling
-    /// temperature, with explicit positions; optionally the per-token entropy (B, R).
+    /// temperature, with explicit positions; optionally the per-token entropy (B, R), and with a
+    /// <paramref name="valueHead"/> the values (B, R) read from the same hidden states as the logits (one trunk pass).
     /// </summary>
-    internal (Tensor LogProbs, Tensor? Entropy) ResponseLogProbs(
-        LlamaForCausalLM model, Tensor inputIds, Tensor attentionMask, Tensor positionIds, long promptLength, long responseLength, bool withEntropy)
+    internal (Tensor LogProbs, Tensor? Entropy, Tensor? Values) ResponseLogProbs(
+        LlamaForCausalLM model, Tensor inputIds, Tensor attentionMask, Tensor positionIds, long promptLength, long responseLength, bool withEntropy,
+        PolicyValueHead? valueHead = null)
     {
         using var scope = NewDisposeScope();
-        var hidden = model.Model.forward(inputIds, attentionMask, positionIds);                     // (B, T, C)
-        var logits = model.Project(hidden.narrow(1, promptLength - 1, responseLength)) / Options.Temperature; // (B, R, V)
+        var hidden = model.Model.forward(inputIds, attentionMask, positionIds).narrow(1, promptLength - 1, responseLength); // (B, R, C)
+        var logits = model.Project(hidden) / Options.Temperature;                                    // (B, R, V)
         var logSoftmax = logits.log_softmax(-1);
         var targets = inputIds.narrow(1, promptLength, responseLength);
         var logProbs = logSoftmax.gather(-1, targets.unsqueeze(-1)).squeeze(-1);
         Tensor? entropy = withEntropy ? -(logSoftmax.exp() * logSoftmax).sum(-1) : null;
-        return (logProbs.MoveToOuterDisposeScope(), entropy?.MoveToOuterDisposeScope());
+        var values = valueHead?.forward(hidden);                                                    // (B, R)
+        return (logProbs.MoveToOuterDisposeScope(), entropy?.MoveToOuterDisposeScope(), values?.MoveToOuterDisposeScope());
     }
 
     private Dictionary<string, string> Settings(OptimizerStepper policy, OptimizerStepper? critic)
@@ -536,6 +612,15 @@ public sealed class PpoTrainer : ITrainer
         settings["ppo.kl_estimator"] = o.KlEstimator.ToString();
         settings["ppo.temperature"] = S(o.Temperature);
         settings["ppo.max_new_tokens"] = o.MaxNewTokens.ToString(CultureInfo.InvariantCulture);
+        if (o.CriticMode == CriticMode.SharedTrunk)
+        {
+            // Recorded only for the shared trunk, so checkpoints written before the mode existed still resume.
+            settings["ppo.critic_mode"] = o.CriticMode.ToString();
+            settings["ppo.value_loss_coefficient"] = S(o.ValueLossCoefficient);
+        }
+
         return settings;
     }
+
+    private static long Trainable(nn.Module module) => module.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 }

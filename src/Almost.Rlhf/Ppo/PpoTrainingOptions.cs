@@ -35,6 +35,28 @@ public sealed record PpoTrainingOptions : TrainingOptions
     /// <summary>How advantages are estimated: GAE with the critic (default, γ 1, λ 0.95) or critic-free group baselines.</summary>
     public IAdvantageEstimator AdvantageEstimator { get; init; } = new GaeAdvantageEstimator();
 
+    /// <summary>
+    /// Where the values come from: a <see cref="CriticMode.Separate"/> value model passed to the trainer, a
+    /// <see cref="CriticMode.SharedTrunk"/> value head on the policy (one trunk in memory), or
+    /// <see cref="CriticMode.None"/>. Default: <see cref="CriticMode.Separate"/> when
+    /// <see cref="AdvantageEstimator"/> uses a critic (GAE), <see cref="CriticMode.None"/> when it does not.
+    /// </summary>
+    public CriticMode CriticMode
+    {
+        get => _criticMode ?? (AdvantageEstimator is { UsesCritic: false } ? CriticMode.None : CriticMode.Separate);
+        init => _criticMode = value;
+    }
+
+    private readonly CriticMode? _criticMode;
+
+    /// <summary>
+    /// Weight of the value loss in the shared-trunk loss <c>policy_loss + c · value_loss</c>
+    /// (<see cref="CriticMode.SharedTrunk"/> only; a separate critic has its own optimizer). Default 0.1, TRL's
+    /// <c>vf_coef</c> for its shared-trunk PPO: the value loss is larger than the policy loss and would otherwise
+    /// dominate the trunk's gradient.
+    /// </summary>
+    public double ValueLossCoefficient { get; init; } = 0.1;
+
     /// <summary>Normalise advantages over the rollout's valid tokens (mean 0, variance 1). Default true.</summary>
     public bool WhitenAdvantages { get; init; } = true;
 
@@ -105,6 +127,12 @@ public sealed record PpoTrainingOptions : TrainingOptions
         Require(AdvantageEstimator is not null, nameof(AdvantageEstimator), "must be set");
         Require(AdvantageEstimator is not GroupAdvantageEstimator || SamplesPerPrompt >= 2, nameof(SamplesPerPrompt),
             "must be >= 2 for group-relative advantages");
+        Require(CriticMode is CriticMode.Separate or CriticMode.SharedTrunk or CriticMode.None, nameof(CriticMode), "must be Separate, SharedTrunk or None");
+        Require(AdvantageEstimator is null || !AdvantageEstimator.UsesCritic || CriticMode != CriticMode.None, nameof(CriticMode),
+            $"must be Separate or SharedTrunk: {AdvantageEstimator?.GetType().Name} needs values");
+        Require(AdvantageEstimator is null || AdvantageEstimator.UsesCritic || CriticMode == CriticMode.None, nameof(CriticMode),
+            $"must be None: {AdvantageEstimator?.GetType().Name} uses no values, so a critic would never be trained");
+        Require(ValueLossCoefficient >= 0 && double.IsFinite(ValueLossCoefficient), nameof(ValueLossCoefficient), "must be finite and >= 0");
         RewardNormalization?.Validate($"{nameof(PpoTrainingOptions)}.{nameof(RewardNormalization)}");
     }
 }

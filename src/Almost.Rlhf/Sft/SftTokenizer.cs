@@ -58,20 +58,17 @@ public sealed class SftTokenizer
         var rendered = string.Empty;
         for (int i = 0; i < messages.Count; i++)
         {
-            var prefix = messages.Take(i).ToList();
-            var upTo = messages.Take(i + 1).ToList();
             if (messages[i].Role == ChatRoles.Assistant)
             {
-                var opened = _template.Format(prefix, addGenerationPrompt: true);
-                segments.Add((Difference(rendered, opened, i), false));
-                var closed = _template.Format(upTo, addGenerationPrompt: false);
-                segments.Add((Difference(opened, closed, i), true));
+                var (opened, closed) = AssistantTurn(_template, messages, i);
+                segments.Add((Difference(_template, rendered, opened, i), false));
+                segments.Add((Difference(_template, opened, closed, i), true));
                 rendered = closed;
             }
             else
             {
-                var closed = _template.Format(upTo, addGenerationPrompt: false);
-                segments.Add((Difference(rendered, closed, i), false));
+                var closed = _template.Format(messages.Take(i + 1).ToList(), addGenerationPrompt: false);
+                segments.Add((Difference(_template, rendered, closed, i), false));
                 rendered = closed;
             }
         }
@@ -139,6 +136,34 @@ public sealed class SftTokenizer
         return new CausalLmExample([.. ids], [.. mask]);
     }
 
+    /// <summary>
+    /// The final assistant turn of <paramref name="messages"/> as generation sees it, cut exactly as
+    /// <see cref="Encode(IReadOnlyList{ChatMessage})"/> cuts every assistant turn: the prompt (the turns before it,
+    /// rendered, plus the generation prompt, e.g. <c>"\n\nHuman: Hi\n\nAssistant:"</c>) and the completion (what the
+    /// template writes for the turn: its content and any closing markup, e.g. <c>" Hello."</c> or ChatML's
+    /// <c>"Hello.&lt;|im_end|&gt;\n"</c>). DPO renders conversational preference records with it.
+    /// </summary>
+    /// <param name="messages">The conversation; its last message is an assistant turn.</param>
+    /// <param name="template">The chat template; null for the ALMoST transcript.</param>
+    /// <returns>The prompt and completion texts.</returns>
+    /// <exception cref="ArgumentException">The last message is not an assistant turn, the template refuses a turn, or its prefixes do not nest.</exception>
+    public static (string Prompt, string Completion) RenderLastTurn(IReadOnlyList<ChatMessage> messages, IChatTemplate? template = null)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        template ??= TranscriptChatTemplate.Instance;
+        if (messages.Count == 0 || messages[^1].Role != ChatRoles.Assistant)
+        {
+            throw new ArgumentException("The conversation does not end with an assistant turn: there is no completion to render.", nameof(messages));
+        }
+
+        var (opened, closed) = AssistantTurn(template, messages, messages.Count - 1);
+        return (opened, Difference(template, opened, closed, messages.Count - 1));
+    }
+
+    /// <summary>The text of the turns before <paramref name="messages"/>[<paramref name="index"/>] with the generation prompt (the turn opened), and with that turn (closed).</summary>
+    private static (string Opened, string Closed) AssistantTurn(IChatTemplate template, IReadOnlyList<ChatMessage> messages, int index) =>
+        (template.Format(messages.Take(index).ToList(), addGenerationPrompt: true), template.Format(messages.Take(index + 1).ToList(), addGenerationPrompt: false));
+
     private void Append(List<int> ids, List<bool> mask, string text, bool trained)
     {
         if (text.Length == 0)
@@ -151,12 +176,12 @@ public sealed class SftTokenizer
         mask.AddRange(Enumerable.Repeat(trained, tokens.Length));
     }
 
-    private string Difference(string before, string after, int messageIndex)
+    private static string Difference(IChatTemplate template, string before, string after, int messageIndex)
     {
         if (!after.StartsWith(before, StringComparison.Ordinal))
         {
             throw new ArgumentException(
-                $"messages[{messageIndex}]: the chat template {_template.GetType().Name} does not render conversations as growing " +
+                $"messages[{messageIndex}]: the chat template {template.GetType().Name} does not render conversations as growing " +
                 "prefixes (the text up to a turn changes when the next turn is added), so assistant tokens cannot be located.");
         }
 

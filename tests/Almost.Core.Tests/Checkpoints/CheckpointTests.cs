@@ -46,6 +46,20 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void A_single_safetensors_file_round_trips_bitwise_beside_a_model_and_survives_its_next_save()
+    {
+        var source = new TinyLm(seed: 1);
+        HfCheckpoint.Save(source, _dir.Path);
+        var head = new Dictionary<string, Tensor> { ["v_head.summary.weight"] = torch.randn(1, 8), ["v_head.summary.bias"] = torch.zeros(1) };
+        HfCheckpoint.SaveFile(head, _dir["value_head.safetensors"]);
+        HfCheckpoint.Save(new TinyLm(seed: 2), _dir.Path);          // a later save of the model leaves other files alone
+
+        _dir.FileNames().Should().BeEquivalentTo([HfCheckpoint.WeightsFileName, "value_head.safetensors"]);
+        ShouldMatchBitwise(HfCheckpoint.LoadFile(_dir["value_head.safetensors"]), head);
+        HfCheckpoint.LoadStateDict(_dir.Path).Keys.Should().BeEquivalentTo(source.state_dict().Keys, "the model's file holds only its own keys");
+    }
+
+    [Fact]
     public void Sharded_save_writes_index_and_shards_that_load_back_identical()
     {
         var source = new TinyLm(seed: 3);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Almost.Checkpoints;
 using Almost.Core.Tests.Tokenization;
 using Almost.Models.Llama;
 using Almost.Rlhf.Ppo;
@@ -122,6 +123,94 @@ public class PpoTrainerTests
     }
 
     [Fact]
+    public async Task A_value_head_on_the_policy_trunk_raises_the_toy_reward_and_is_saved_beside_unchanged_policy_keys()
+    {
+        using var dir = new TempFolder();
+        var (policy, reference, _) = Models();
+        var expectedKeys = policy.state_dict().Keys.ToList();
+        var trainer = new PpoTrainer(policy, reference, critic: null, Tokenizer, new LetterShareReward(), Prompts,
+            Options(dir.Path) with { CriticMode = CriticMode.SharedTrunk });
+
+        await trainer.TrainAsync();
+
+        var lines = MetricLines(dir.Path);
+        lines.Should().HaveCount(30);
+        lines[0].GetProperty("kl").GetDouble().Should().Be(0);
+        var first = lines.Take(5).Average(l => l.GetProperty("reward").GetDouble());
+        var last = lines.TakeLast(5).Average(l => l.GetProperty("reward").GetDouble());
+        last.Should().BeGreaterThan(first + 0.15, $"the shared-trunk critic should raise the toy reward as the separate one does (first 5 steps {first:F3}, last 5 {last:F3})");
+        lines[^1].GetProperty("value_loss").GetDouble().Should().BeGreaterThan(0);
+        lines[^1].TryGetProperty("explained_variance", out _).Should().BeTrue();
+
+        Directory.Exists(Path.Combine(dir.Path, "critic")).Should().BeFalse("a shared trunk has no second model");
+        HfCheckpoint.LoadStateDict(dir.Path).Keys.Should().BeEquivalentTo(expectedKeys, "the policy's model.safetensors keeps its Hugging Face keys");
+        using var reloaded = LlamaForCausalLM.FromPretrained(dir.Path, new ModelOptions { Device = "cpu", DType = ScalarType.Float32 });
+        var head = HfCheckpoint.LoadFile(Path.Combine(dir.Path, PpoTrainer.ValueHeadFileName));
+        head.Keys.Should().BeEquivalentTo(["v_head.summary.weight", "v_head.summary.bias"]);
+        head["v_head.summary.weight"].shape.Should().Equal([1L, Config.HiddenSize]);
+        head["v_head.summary.bias"].shape.Should().Equal([1L]);
+    }
+
+    [Fact]
+    public async Task Shared_trunk_resume_after_an_interruption_equals_an_uninterrupted_run_bitwise()
+    {
+        PpoTrainingOptions Short(string dir, bool resume) => Options(dir) with
+        {
+            CriticMode = CriticMode.SharedTrunk, MaxSteps = 6, SaveSteps = 2, ResumeFromCheckpoint = resume, KlTarget = 0.5,
+        };
+
+        using var dirA = new TempFolder();
+        var policyA = TinyModels.Create(Config);
+        await new PpoTrainer(policyA, TinyModels.Create(Config), null, Tokenizer, new LetterShareReward(), Prompts, Short(dirA.Path, false)).TrainAsync();
+
+        using var dirB = new TempFolder();
+        using var cts = new CancellationTokenSource();
+        var interrupted = () => new PpoTrainer(TinyModels.Create(Config), TinyModels.Create(Config), null, Tokenizer, new LetterShareReward(), Prompts, Short(dirB.Path, false))
+            .TrainAsync(new SyncProgress(p => { if (p.Step == 3) { cts.Cancel(); } }), cts.Token);
+        await interrupted.Should().ThrowAsync<OperationCanceledException>();
+        var policyC = TinyModels.Create(Config, seed: 99);        // other weights: the checkpoint must overwrite them
+        var resumed = await new PpoTrainer(policyC, TinyModels.Create(Config), null, Tokenizer, new LetterShareReward(), Prompts, Short(dirB.Path, true)).TrainAsync();
+
+        resumed.ResumedFromStep.Should().Be(3);
+        static List<string> Rows(string dir) => MetricLines(dir).Select(l => string.Join(",", new[] { "reward", "kl", "kl_coef", "loss", "value_loss" }
+            .Select(k => l.GetProperty(k).GetDouble().ToString("R", System.Globalization.CultureInfo.InvariantCulture)))).ToList();
+        Rows(dirB.Path).Should().Equal(Rows(dirA.Path), "rollouts, values, updates and the KL coefficient continue exactly");
+        foreach (var (name, parameter) in policyA.named_parameters())
+        {
+            parameter.eq(policyC.get_parameter(name)!).all().item<bool>().Should().BeTrue($"policy {name} must be bitwise equal");
+        }
+
+        File.ReadAllBytes(Path.Combine(dirB.Path, PpoTrainer.ValueHeadFileName))
+            .Should().Equal(File.ReadAllBytes(Path.Combine(dirA.Path, PpoTrainer.ValueHeadFileName)), "the value head continues exactly");
+        var checkpointA = TrainingCheckpoints.FolderFor(dirA.Path, 4);
+        var checkpointB = TrainingCheckpoints.FolderFor(dirB.Path, 4);
+        foreach (var file in new[] { "optimizer.bin", "value_head_optimizer.bin", PpoTrainer.ValueHeadFileName, "model.safetensors", "kl_controller.json" })
+        {
+            File.ReadAllBytes(Path.Combine(checkpointB, file)).Should().Equal(File.ReadAllBytes(Path.Combine(checkpointA, file)),
+                $"{file} of the checkpoint written after resuming equals the uninterrupted run's");
+        }
+
+        File.Exists(Path.Combine(checkpointA, "critic_optimizer.bin")).Should().BeFalse();
+        Directory.Exists(Path.Combine(checkpointA, "critic")).Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_shared_trunk_trains_one_trunk_and_a_head_where_a_separate_critic_trains_two_trunks()
+    {
+        var (policy, reference, critic) = Models();
+        long Count(nn.Module m) => m.parameters().Sum(p => p.numel());
+        long policyCount = Count(policy), trunkCount = Count(critic.Model);
+
+        var shared = new PpoTrainer(policy, reference, null, Tokenizer, new LetterShareReward(), Prompts,
+            Options("unused") with { CriticMode = CriticMode.SharedTrunk });
+        var separate = new PpoTrainer(policy, reference, critic, Tokenizer, new LetterShareReward(), Prompts, Options("unused"));
+
+        shared.TrainableParameters.Should().Be(policyCount + Config.HiddenSize + 1, "the policy plus a Linear(hidden, 1) with bias");
+        separate.TrainableParameters.Should().Be(policyCount + trunkCount + Config.HiddenSize, "the policy plus a second trunk and its score head");
+        (separate.TrainableParameters - shared.TrainableParameters).Should().Be(trunkCount - 1);
+    }
+
+    [Fact]
     public void Log_probs_of_a_left_padded_row_equal_those_of_the_row_alone()
     {
         using var dir = new TempFolder();
@@ -162,5 +251,18 @@ public class PpoTrainerTests
         group.Should().Throw<ArgumentException>().WithMessage("*SamplesPerPrompt must be >= 2*");
         var minibatch = () => new PpoTrainer(policy, reference, critic, Tokenizer, new LetterShareReward(), Prompts, options with { MiniBatchSize = 3 });
         minibatch.Should().Throw<ArgumentException>().WithMessage("*MiniBatchSize must divide the rollout's 8 sequences*");
+        var sharedWithCritic = () => new PpoTrainer(policy, reference, critic, Tokenizer, new LetterShareReward(), Prompts,
+            options with { CriticMode = CriticMode.SharedTrunk });
+        sharedWithCritic.Should().Throw<ArgumentException>().WithMessage("*SharedTrunk*pass critic: null*");
+        var gaeWithoutValues = () => new PpoTrainer(policy, reference, null, Tokenizer, new LetterShareReward(), Prompts, options with { CriticMode = CriticMode.None });
+        gaeWithoutValues.Should().Throw<ArgumentException>().WithMessage("*CriticMode must be Separate or SharedTrunk*GaeAdvantageEstimator needs values*");
+        var groupWithHead = () => new PpoTrainer(policy, reference, null, Tokenizer, new LetterShareReward(), Prompts,
+            options with { AdvantageEstimator = new GroupAdvantageEstimator(), SamplesPerPrompt = 2, CriticMode = CriticMode.SharedTrunk });
+        groupWithHead.Should().Throw<ArgumentException>().WithMessage("*CriticMode must be None*");
+        var negative = () => new PpoTrainer(policy, reference, null, Tokenizer, new LetterShareReward(), Prompts,
+            options with { CriticMode = CriticMode.SharedTrunk, ValueLossCoefficient = -1 });
+        negative.Should().Throw<ArgumentException>().WithMessage("*ValueLossCoefficient must be finite and >= 0*");
+        options.CriticMode.Should().Be(CriticMode.Separate, "GAE defaults to a separate critic");
+        (options with { AdvantageEstimator = new GroupAdvantageEstimator() }).CriticMode.Should().Be(CriticMode.None, "group estimators default to none");
     }
 }

@@ -165,8 +165,8 @@ public sealed class PpoTrainer : ITrainer
 
     /// <summary>
     /// Parameters this run trains: the policy's plus the separate critic's, or plus the value head's (hidden + 1) with
-    /// a shared trunk. AdamW keeps two moments per parameter and training a gradient, so this × 4 values is the
-    /// training state the optimizers hold (the frozen reference comes on top, the same in every mode).
+    /// a shared trunk. Each holds its weight, its gradient and AdamW's two moments (4 values, 16 bytes in fp32); the
+    /// frozen reference comes on top, the same in every mode.
     /// </summary>
     public long TrainableParameters { get; }
 

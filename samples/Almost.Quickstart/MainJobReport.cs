@@ -57,12 +57,12 @@ internal static class MainJobReport
             var configuration = await pipeline.ConfigurationAsync($"{options.PolicyModel}-careful-{shots}");
             var preamble = configuration.BuildPrompt("")[..^AlmostTranscript.FormatPrompt("").Length];
             evaluations[$"{options.PolicyModel}-careful-{shots}"] = await audit.EvaluateAsync($"{options.PolicyModel}-careful-{shots}",
-                TinyWorldPipeline.Generator(vanilla, tokenizer), preamble, options.Seed, ct);
+                pipeline.FrozenGenerator(options.PolicyModel), preamble, options.Seed, ct);
         }
 
         var best = evaluations.MaxBy(e => e.Value.Mean).Key;
         evaluations["vanilla_best"] = evaluations[best] with { Name = "vanilla_best" };
-        evaluations["vanilla_0shot"] = await audit.EvaluateAsync("vanilla_0shot", TinyWorldPipeline.Generator(vanilla, tokenizer), "", options.Seed, ct);
+        evaluations["vanilla_0shot"] = await audit.EvaluateAsync("vanilla_0shot", pipeline.FrozenGenerator(options.PolicyModel), "", options.Seed, ct);
         tax["vanilla"] = new TaxNumbers(PolicyEvaluation.HeldOutLoss(vanilla, tokenizer, pipeline.World.ZooFolder), evaluations["vanilla_0shot"].AtlasCorrectness);
 
         foreach (var (name, folder) in policies)

@@ -1,5 +1,5 @@
 // The main job: the ALMoST pipeline on TinyWorld, end to end, then judged by the hidden oracle.
-//   bash eng/run-main.sh [--output DIR] [--fast] [--seed N] [--threads N]
+//   bash eng/run-main.sh [--output DIR] [--fast] [--seed N] [--threads N] [--generator local|llamacpp]
 // Stages 1–9 use only the world files and the zoo (Almost.TinyWorld.Pipeline, which cannot see the oracle); the
 // evaluation at the end uses the audit. Every stage writes its artifacts under --output (default out/main) and is
 // skipped on a rerun once finished, so a crashed run resumes. See docs/pipeline.md.
@@ -17,6 +17,7 @@ var output = Path.GetFullPath(Option("--output", Path.Combine("out", "main")));
 var options = (args.Contains("--fast") ? PipelineOptions.Fast(output) : PipelineOptions.Default(output)) with
 {
     Seed = long.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture),
+    FrozenGenerator = Enum.Parse<FrozenGeneratorBackend>(Option("--generator", "local"), ignoreCase: true), // local or llamacpp
 };
 TorchNative.EnsureLoaded();
 torch.set_num_threads(int.Parse(Option("--threads", Math.Min(2, Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));

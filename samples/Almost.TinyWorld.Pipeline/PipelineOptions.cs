@@ -81,6 +81,13 @@ public sealed record PipelineOptions
     /// <summary>Evaluation tasks (eval split) per system.</summary>
     public int EvalTasks { get; init; } = 300;
 
+    /// <summary>
+    /// The engine of every frozen zoo model's generation (stages 1, 2 and 6 and the vanilla baselines); trained
+    /// policies always use <see cref="Almost.Generation.LocalGenerator"/>. Default <see cref="FrozenGeneratorBackend.Local"/>
+    /// (docs/performance.md, "Main job: TorchSharp vs llama.cpp for frozen-model generation", has the measurements).
+    /// </summary>
+    public FrozenGeneratorBackend FrozenGenerator { get; init; } = FrozenGeneratorBackend.Local;
+
     /// <summary>The main job's settings in <paramref name="outputDir"/>.</summary>
     /// <param name="outputDir">The output folder.</param>
     /// <returns>The options.</returns>

@@ -1,5 +1,7 @@
 using Almost.Data;
+using Almost.Export.Gguf;
 using Almost.Generation;
+using Almost.LlamaCpp;
 using Almost.Models.Llama;
 using Almost.Rlhf.Dpo;
 using Almost.Rlhf.Ppo;
@@ -29,6 +31,7 @@ namespace Almost.TinyWorld.Pipeline;
 public sealed class TinyWorldPipeline : IDisposable
 {
     private readonly Dictionary<string, (LlamaForCausalLM Model, AlmostTokenizer Tokenizer)> _vanilla = [];
+    private readonly Dictionary<string, LlamaCppGenerator> _llamaCpp = [];
 
     /// <summary>Creates the pipeline over the zoo.</summary>
     /// <param name="options">Sizes, seed and output folder.</param>
@@ -73,6 +76,40 @@ public sealed class TinyWorldPipeline : IDisposable
     public static LocalGenerator Generator(LlamaForCausalLM model, AlmostTokenizer tokenizer) =>
         new(model, tokenizer, new LocalGeneratorOptions { MaxBatchSize = 32 });
 
+    /// <summary>
+    /// The generator of a frozen zoo model, on the engine of <see cref="PipelineOptions.FrozenGenerator"/>: a
+    /// <see cref="LocalGenerator"/>, or a <see cref="LlamaCppGenerator"/> (kept for the pipeline's lifetime) over an
+    /// F32 GGUF export of the model, written once to <c>gguf/{size}.gguf</c> and reused by later calls and reruns.
+    /// </summary>
+    /// <param name="size">tiny, small or base.</param>
+    /// <returns>The generator (32 rows per batch, LibTorch's thread count for llama.cpp; one call at a time).</returns>
+    public ITextGenerator FrozenGenerator(string size)
+    {
+        var (model, tokenizer) = Vanilla(size);
+        if (Options.FrozenGenerator == FrozenGeneratorBackend.Local)
+        {
+            return Generator(model, tokenizer);
+        }
+
+        if (!_llamaCpp.TryGetValue(size, out var generator))
+        {
+            var path = PathOf("gguf", size + ".gguf");
+            if (!File.Exists(path))
+            {
+                // BOS as LocalGenerator prepends it (the zoo was pretrained on <|endoftext|>-separated documents).
+                model.SaveGguf(path, tokenizer, new GgufExportOptions { Name = $"tinyworld-{size}", AddBosToken = true });
+            }
+
+            generator = new LlamaCppGenerator(path, new LlamaCppGeneratorOptions
+            {
+                MaxBatchSize = 32, MaxSequenceLength = model.Config.MaxPositionEmbeddings, Threads = get_num_threads(),
+            });
+            _llamaCpp[size] = generator;
+        }
+
+        return generator;
+    }
+
     /// <summary>The demonstration dialogues of a quality (<c>careful</c> or <c>sloppy</c>), from the world files.</summary>
     /// <param name="quality">The quality.</param>
     /// <returns>The dialogues.</returns>
@@ -87,10 +124,10 @@ public sealed class TinyWorldPipeline : IDisposable
         var parts = name.Split('-');
         var (size, quality, shots) = parts.Length == 2 ? (parts[0], "careful", int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture))
             : (parts[0], parts[1], int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture));
-        var (model, tokenizer) = Vanilla(size);
+        var (model, _) = Vanilla(size);
         return new PromptConfiguration
         {
-            Name = name, Generator = Generator(model, tokenizer), Demonstrations = shots == 0 ? null : await DemonstrationsAsync(quality), Shots = shots,
+            Name = name, Generator = FrozenGenerator(size), Demonstrations = shots == 0 ? null : await DemonstrationsAsync(quality), Shots = shots,
             Sampling = new GenerationOptions { Temperature = 0.7, MaxNewTokens = 48, Seed = Options.Seed },
             ModelSize = model.Config.ParameterCount, DemonstrationQuality = quality == "careful" ? 1 : 0,
         };
@@ -101,9 +138,8 @@ public sealed class TinyWorldPipeline : IDisposable
     /// <returns>The summary (queries accepted, rejected by reason, decontaminated).</returns>
     public async Task<QueryGenerationSummary> GenerateQueriesAsync(CancellationToken cancellationToken = default)
     {
-        var (model, tokenizer) = Vanilla(Options.QueryModel);
         var decontaminator = new NgramDecontaminator(World.EvaluationPrompts());
-        return await new QueryGenerator(Generator(model, tokenizer), new QueryGenerationOptions
+        return await new QueryGenerator(FrozenGenerator(Options.QueryModel), new QueryGenerationOptions
         {
             TargetCount = Options.Queries, PromptsPerRound = 32, MaxRounds = Options.MaxQueryRounds, MaxRougeL = Options.MaxRougeL,
             Format = QueryPromptFormat.Transcript,
@@ -201,14 +237,12 @@ public sealed class TinyWorldPipeline : IDisposable
     public async Task<IReadOnlyList<ConversationRecord>> SelfPlayAsync(
         IRewardModel rewardModel, IReadOnlyList<SyntheticQuery> queries, int candidates, string name, CancellationToken cancellationToken = default)
     {
-        var (userModel, userTokenizer) = Vanilla(Options.QueryModel);
-        var (assistantModel, assistantTokenizer) = Vanilla(Options.PolicyModel);
         var careful = await DemonstrationsAsync("careful");
         var preamble = string.Concat(careful.Dialogues.Select(d => AlmostTranscript.Format(d, addGenerationPrompt: false)));
         var sampling = new GenerationOptions { Temperature = 0.7, MaxNewTokens = 48 };
         var play = new RewardModelSelfPlay(
-            new SelfPlayRole(Generator(userModel, userTokenizer), preamble, sampling with { MaxNewTokens = 32 }),
-            new SelfPlayRole(Generator(assistantModel, assistantTokenizer), preamble, sampling),
+            new SelfPlayRole(FrozenGenerator(Options.QueryModel), preamble, sampling with { MaxNewTokens = 32 }),
+            new SelfPlayRole(FrozenGenerator(Options.PolicyModel), preamble, sampling),
             rewardModel,
             new SelfPlayOptions { CandidatesPerTurn = candidates, MaxTurns = 2, Seed = Options.Seed, ChunkSize = 32 });
         var opening = Enumerable.Range(0, Options.Dialogues).Select(i => queries[i % queries.Count].Text).ToList();
@@ -329,6 +363,12 @@ public sealed class TinyWorldPipeline : IDisposable
         }
 
         _vanilla.Clear();
+        foreach (var generator in _llamaCpp.Values)
+        {
+            generator.Dispose();
+        }
+
+        _llamaCpp.Clear();
     }
 
     private static void CopyTokenizer(string from, string to)

@@ -2,6 +2,7 @@
 //   dotnet run -c Release --project samples/Almost.Benchmarks [-- --quick] [--threads N] [--out docs/performance.md]
 //   ... -- --tokenizers   (tokenizer load and encode speed only; see TokenizerThroughput)
 //   ... -- --peers [--zoo small] [--threads 2]   (side-by-side peers: llama.cpp, nn.TransformerEncoder; see PeerBenchmarks)
+//   ... -- --frozen-responses out/main/queries.jsonl --generator local|llamacpp [--threads 2]   (the main job's responses stage; see FrozenResponsesBenchmark)
 //   ... -- --soak [--soak-steps 2000]   (memory over N training steps and N generation batches; see MemorySoak)
 //   [--decode-only]: only decoding and no-grad forward memory, JSON on stdout, no report written.
 //   [--reward-model]: only the reward-model section (training and scoring pairs/s) of docs/performance.md.
@@ -22,6 +23,19 @@ if (args.Contains("--peers"))
         zooIndex >= 0 ? args[zooIndex + 1] : "small",
         peerThreadsIndex >= 0 ? int.Parse(args[peerThreadsIndex + 1], CultureInfo.InvariantCulture) : 2,
         peerOutIndex >= 0 ? args[peerOutIndex + 1] : Path.Combine(FindRepoRoot(), "docs", "performance.md"));
+    return;
+}
+
+if (args.Contains("--frozen-responses"))
+{
+    // The main job's responses stage on one backend (docs/performance.md, "Main job: TorchSharp vs llama.cpp ..."):
+    //   --frozen-responses out/main/queries.jsonl --generator local|llamacpp [--threads 2]
+    var generatorIndex = Array.IndexOf(args, "--generator");
+    var frozenThreadsIndex = Array.IndexOf(args, "--threads");
+    TorchNative.EnsureLoaded();
+    torch.set_num_threads(frozenThreadsIndex >= 0 ? int.Parse(args[frozenThreadsIndex + 1], CultureInfo.InvariantCulture) : 2);
+    await FrozenResponsesBenchmark.RunAsync(args[Array.IndexOf(args, "--frozen-responses") + 1],
+        Enum.Parse<Almost.TinyWorld.Pipeline.FrozenGeneratorBackend>(generatorIndex >= 0 ? args[generatorIndex + 1] : "local", ignoreCase: true));
     return;
 }
 

@@ -141,7 +141,7 @@ internal static class RewardModelThroughput
     }
 
     /// <summary>The 1-minute load average (Linux), or NaN where /proc/loadavg does not exist.</summary>
-    private static double LoadAverage() =>
+    internal static double LoadAverage() =>
         File.Exists("/proc/loadavg") && double.TryParse(File.ReadAllText("/proc/loadavg").Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var load)
             ? load
             : double.NaN;

@@ -18,16 +18,7 @@ public sealed record SystemEvaluation(string Name, IReadOnlyList<string> Prompts
     public double Mean => Scores.Average();
 
     /// <summary>A normal-approximation 95 % interval of the mean (1.96 standard errors; n is in the hundreds).</summary>
-    public (double Lower, double Upper) Interval95
-    {
-        get
-        {
-            double mean = Mean, n = Scores.Count;
-            double sd = Math.Sqrt(Scores.Sum(s => (s - mean) * (s - mean)) / Math.Max(1, n - 1));
-            double half = 1.959963984540054 * sd / Math.Sqrt(n);
-            return (mean - half, mean + half);
-        }
-    }
+    public (double Lower, double Upper) Interval95 => MeanInterval.Of(Scores) is var m ? (m.Lower, m.Upper) : default;
 }
 
 /// <summary>

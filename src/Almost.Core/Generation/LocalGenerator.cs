@@ -73,9 +73,12 @@ public sealed class LocalGenerator : ITextGenerator
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
-        var encoded = prompts.Select(p => _tokenizer.Encode(p, _options.AddBos && _tokenizer.BosTokenId is not null)).ToList();
+        var encoded = Encode(prompts);
         return Task.Run(() => Generate(encoded, options, progress, cancellationToken), cancellationToken);
     }
+
+    private List<int[]> Encode(IReadOnlyList<string> prompts) =>
+        [.. prompts.Select(p => _tokenizer.Encode(p, _options.AddBos && _tokenizer.BosTokenId is not null))];
 
     /// <summary>
     /// Generates from prompts given as token ids (already including BOS if wanted). Synchronous; see
@@ -120,8 +123,7 @@ public sealed class LocalGenerator : ITextGenerator
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
-        var encoded = prompts.Select(p => _tokenizer.Encode(p, _options.AddBos && _tokenizer.BosTokenId is not null)).ToList();
-        return GenerateStreamingAsync(encoded, options, progress, cancellationToken);
+        return GenerateStreamingAsync(Encode(prompts), options, progress, cancellationToken);
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ public sealed class StreamedTextTests
     [InlineData("Hello\uFFFD", new string[0], 5)]                  // an unfinished UTF-8 sequence waits
     [InlineData("a\uFFFDb\uFFFD\uFFFD", new string[0], 3)]         // a replacement followed by text is final
     [InlineData("Hello wo", new[] { "world" }, 6)]                // "wo" may become the stop string
-    [InlineData("Hello w", new[] { "xyz", "wow", "o w" }, 4)]      // the longest tail that starts any stop string
+    [InlineData("Hello w", new[] { "xyz", "wow", "o wo" }, 4)]     // the longest tail that starts any stop string
     [InlineData("Hello", new[] { "lo!", "o!" }, 3)]
     [InlineData("Hello", new[] { "Hello!" }, 0)]
     [InlineData("Hello", new[] { "abc" }, 5)]

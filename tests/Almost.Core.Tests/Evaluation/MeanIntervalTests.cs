@@ -9,11 +9,11 @@ public sealed class MeanIntervalTests
     [Fact]
     public void Mean_interval_equals_the_hand_computed_value()
     {
-        // 1, 2, 3, 4: mean 2.5, sample sd sqrt(5/3) = 1.290994, se 0.645497, half-width 1.96 × se = 1.265153.
+        // 1, 2, 3, 4: mean 2.5, sample sd sqrt(5/3) = 1.290994, se 0.645497, half-width 1.959964 × se = 1.2651513.
         var m = MeanInterval.Of([1.0, 2.0, 3.0, 4.0]);
         m.Mean.Should().Be(2.5);
-        m.Lower.Should().BeApproximately(1.234847, 1e-6);
-        m.Upper.Should().BeApproximately(3.765153, 1e-6);
+        m.Lower.Should().BeApproximately(1.2348487, 1e-6);
+        m.Upper.Should().BeApproximately(3.7651513, 1e-6);
         m.Count.Should().Be(4);
         MeanInterval.Of([0.7]).Should().Be(new MeanInterval(0.7, 0.7, 0.7, 1));
     }

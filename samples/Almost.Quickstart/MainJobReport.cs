@@ -90,7 +90,8 @@ internal static class MainJobReport
         var wins = new Dictionary<string, WinRateNumbers>();
         var differences = new Dictionary<string, DifferenceNumbers>();
         foreach (var (a, b) in new[] { ("almost_sft", "vanilla_best"), ("almost_sft", "plain_selfplay_sft"), ("almost_sft", "no_filter_sft"),
-                     ("almost_ppo", "almost_sft"), ("almost_ppo_group", "almost_sft"), ("almost_dpo", "almost_sft"), ("almost_ppo", "vanilla_best") })
+                     ("almost_ppo", "almost_sft"), ("almost_ppo_group", "almost_sft"), ("almost_dpo", "almost_sft"), ("almost_dpo_smoothed", "almost_sft"),
+                     ("almost_dpo_smoothed", "almost_dpo"), ("almost_ppo", "almost_dpo"), ("almost_ppo", "vanilla_best"), ("plain_selfplay_sft", "vanilla_best") })
         {
             var rate = await audit.WinRateAsync(evaluations[a], evaluations[b], ct);
             var w = rate.WithTiesAsHalf;

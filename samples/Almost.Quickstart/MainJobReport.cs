@@ -139,7 +139,7 @@ internal static class MainJobReport
         };
     }
 
-    public static void Write(string output, MainJobNumbers n, StageRunner stages)
+    public static void Write(string output, MainJobNumbers n, StageRunner stages, Action<string>? log = null)
     {
         AtomicFile.WriteAllText(Path.Combine(output, "report.json"), JsonSerializer.Serialize(new
         {
@@ -203,5 +203,6 @@ internal static class MainJobReport
 
         md.AppendLine().AppendLine("Stage wall times (s): " + string.Join(", ", stages.Seconds.Select(s => $"{s.Key} {s.Value:F0}")) + ".");
         AtomicFile.WriteAllText(Path.Combine(output, "report.md"), md.ToString());
+        ReportPlots.AddToReport(output, n, log);
     }
 }

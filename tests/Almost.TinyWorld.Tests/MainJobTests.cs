@@ -26,9 +26,16 @@ public sealed class MainJobTests
     public async Task The_fast_pipeline_produces_the_report_and_a_rerun_skips_every_finished_stage()
     {
         var output = Path.Combine(Path.GetTempPath(), "almost-mainjob-" + Guid.NewGuid().ToString("N"));
+        var console = Console.Out;
+        var log = new StringWriter();
         try
         {
+            // The test host's output is piped, as in CI or '> log': the job falls back to plain lines (no bars).
+            Console.SetOut(log);
             (await RunMainJobAsync("--fast", "--output", output, "--threads", "1")).Should().Be(0);
+            Console.SetOut(console);
+            log.ToString().Should().NotContain("\u001b", "a redirected run writes no ANSI escape codes")
+                .And.MatchRegex(@"\[\d\d:\d\d\] 1-queries: running").And.MatchRegex(@"\[\d\d:\d\d\] 8-ppo: 100 % \(4/4, loss ");
 
             using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
             var root = report.RootElement;
@@ -40,7 +47,14 @@ public sealed class MainJobTests
 
             root.GetProperty("almost_sft").GetDouble().Should().BeInRange(0, 1);
             root.GetProperty("win_rates").GetProperty("almost_sft_over_vanilla_best").GetProperty("wins").GetInt32().Should().BeGreaterThanOrEqualTo(0);
-            File.ReadAllText(Path.Combine(output, "report.md")).Should().Contain("| almost_sft |");
+            var markdown = File.ReadAllText(Path.Combine(output, "report.md"));
+            markdown.Should().Contain("| almost_sft |");
+            foreach (var plot in new[] { "loss_reward_model", "loss_sft", "loss_dpo", "oracle_scores", "ppo" })
+            {
+                ReportPlotsTests.ShouldBeAPlot(Path.Combine(output, "plots", plot + ".png"), 960, plot == "ppo" ? 810 : 540);
+                markdown.Should().Contain($"](plots/{plot}.png)", "report.md links every plot by its relative path");
+            }
+
             var markers = Directory.GetFiles(Path.Combine(output, "stages")).ToDictionary(f => f, File.GetLastWriteTimeUtc);
             markers.Keys.Select(Path.GetFileNameWithoutExtension).Should().Contain(["1-queries", "4-post-validation", "7-sft-almost", "8-ppo", "9-dpo", "10-evaluation"]);
             var policy = Path.Combine(output, "policies", "almost_sft", "model.safetensors");
@@ -54,6 +68,7 @@ public sealed class MainJobTests
         }
         finally
         {
+            Console.SetOut(console);
             try
             {
                 Directory.Delete(output, recursive: true);

@@ -213,7 +213,7 @@ internal static class MainJobReport
         return turns == 0 ? null : new SelectionNumbers(turns, random / turns, picked / turns, best / turns, pairs == 0 ? double.NaN : right / (double)pairs, pairs);
     }
 
-    public static void Write(string output, MainJobNumbers n, StageRunner stages)
+    public static void Write(string output, MainJobNumbers n, StageRunner stages, Action<string>? log = null)
     {
         AtomicFile.WriteAllText(Path.Combine(output, "report.json"), JsonSerializer.Serialize(new
         {
@@ -297,5 +297,6 @@ internal static class MainJobReport
 
         md.AppendLine().AppendLine("Stage wall times (s): " + string.Join(", ", stages.Seconds.Select(s => $"{s.Key} {s.Value:F0}")) + ".");
         AtomicFile.WriteAllText(Path.Combine(output, "report.md"), md.ToString());
+        ReportPlots.AddToReport(output, n, log);
     }
 }

@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Almost.Data;
 using Almost.Evaluation;
 using Almost.IO;
 using Almost.Models.Llama;
 using Almost.Scoring;
 using Almost.Synthetic.Audit;
 using Almost.Synthetic.Comparisons;
+using Almost.Synthetic.SelfPlay;
 using Almost.TinyWorld;
 using Almost.TinyWorld.Pipeline;
 using Almost.Tokenization;
@@ -27,6 +29,8 @@ internal sealed record MainJobNumbers
     public required QueryCounts Queries { get; init; }
     public required Dictionary<string, int> Comparisons { get; init; }
     public required IReadOnlyList<PpoTracePoint> PpoTrace { get; init; }
+    public required Dictionary<string, DifferenceNumbers> PairedDifferences { get; init; }
+    public required Dictionary<string, SelectionNumbers> SelfPlaySelection { get; init; }
 }
 
 internal sealed record SystemScore(double Mean, double Lower, double Upper, int Tasks);
@@ -36,6 +40,16 @@ internal sealed record WinRateNumbers(int Wins, int Losses, int Ties, double Win
 internal sealed record AgreementNumbers(int Comparisons, int Decisive, double? Agreement, double Lower, double Upper, double TieShare);
 
 internal sealed record TaxNumbers(double HeldOutLoss, double AtlasCorrectness);
+
+/// <summary>Mean per-task oracle-score difference of system A minus system B on the same tasks, with its 95 % interval.</summary>
+internal sealed record DifferenceNumbers(double Mean, double Lower, double Upper, int Tasks);
+
+/// <summary>
+/// What the reward model's best-of-N pick gained in self-play, by the oracle, on the turns whose query the oracle can
+/// grade: the mean of all candidates (a random pick), the RM's pick, the oracle's own pick (the ceiling), and the RM's
+/// accuracy on candidate pairs of the same turn that the oracle separates.
+/// </summary>
+internal sealed record SelectionNumbers(int Turns, double Random, double RmPick, double OraclePick, double PairAccuracy, int Pairs);
 
 /// <summary>Builds and writes the main job's report: the oracle's view of every system, win rates, label agreement, RM accuracy, alignment tax.</summary>
 internal static class MainJobReport
@@ -74,12 +88,27 @@ internal static class MainJobReport
         }
 
         var wins = new Dictionary<string, WinRateNumbers>();
+        var differences = new Dictionary<string, DifferenceNumbers>();
         foreach (var (a, b) in new[] { ("almost_sft", "vanilla_best"), ("almost_sft", "plain_selfplay_sft"), ("almost_sft", "no_filter_sft"),
-                     ("almost_ppo", "almost_sft"), ("almost_ppo_group", "almost_sft"), ("almost_dpo", "almost_sft"), ("almost_ppo", "vanilla_best") })
+                     ("almost_ppo", "almost_sft"), ("almost_ppo_group", "almost_sft"), ("almost_dpo", "almost_sft"), ("almost_dpo_smoothed", "almost_sft"),
+                     ("almost_dpo_smoothed", "almost_dpo"), ("almost_ppo", "almost_dpo"), ("almost_ppo", "vanilla_best"), ("plain_selfplay_sft", "vanilla_best") })
         {
             var rate = await audit.WinRateAsync(evaluations[a], evaluations[b], ct);
             var w = rate.WithTiesAsHalf;
             wins[$"{a}_over_{b}"] = new WinRateNumbers(rate.Wins, rate.Losses, rate.Ties, w.Estimate, w.Lower, w.Upper);
+            var d = MeanInterval.PairedDifference(evaluations[a].Scores, evaluations[b].Scores);
+            differences[$"{a}_minus_{b}"] = new DifferenceNumbers(d.Mean, d.Lower, d.Upper, d.Count);
+        }
+
+        // Self-play selection by the oracle: the mechanism ALMoST-SFT relies on, measured on the dialogues themselves.
+        var selection = new Dictionary<string, SelectionNumbers>();
+        foreach (var name in new[] { "almost", "no_filter" })
+        {
+            var records = (await JsonlReader.ReadAllAsync<SelfPlayRecord>(pipeline.PathOf($"selfplay_{name}.jsonl"), cancellationToken: ct)).Records;
+            if (SelectionOf(audit, records) is { } numbers)
+            {
+                selection[name] = numbers;
+            }
         }
 
         // Label agreement with the oracle on its decisive pairs, per stage of the synthetic comparisons.
@@ -136,10 +165,55 @@ internal static class MainJobReport
             Queries = queries,
             Comparisons = comparisons.ToDictionary(c => c.Key, c => c.Value.Count),
             PpoTrace = PpoTracePoint.Load(pipeline.PathOf("policies", "almost_ppo", "oracle_trace.jsonl")),
+            PairedDifferences = differences,
+            SelfPlaySelection = selection,
         };
     }
 
-    public static void Write(string output, MainJobNumbers n, StageRunner stages)
+    private static SelectionNumbers? SelectionOf(PolicyEvaluation audit, IReadOnlyList<SelfPlayRecord> records)
+    {
+        double random = 0, picked = 0, best = 0;
+        int turns = 0, pairs = 0, right = 0;
+        foreach (var record in records)
+        {
+            for (int t = 0; t < record.Turns.Count; t++)
+            {
+                var turn = record.Turns[t];
+                if (turn.Candidates is not { Count: > 1 } candidates)
+                {
+                    continue;
+                }
+
+                var prompt = AlmostTranscript.Format(record.Messages.Take((2 * t) + 1).ToList(), addGenerationPrompt: true);
+                var scores = candidates.Select(c => audit.Score(prompt, c)).ToArray();
+                if (scores.Any(s => s is null))
+                {
+                    continue; // the oracle cannot grade this query
+                }
+
+                var oracle = scores.Select(s => s!.Value).ToArray();
+                turns++;
+                random += oracle.Average();
+                picked += oracle[turn.ChosenIndex];
+                best += oracle.Max();
+                for (int i = 0; i < oracle.Length; i++)
+                {
+                    for (int j = i + 1; j < oracle.Length; j++)
+                    {
+                        if (Math.Abs(oracle[i] - oracle[j]) >= 0.02 && turn.CandidateScores[i] != turn.CandidateScores[j])
+                        {
+                            pairs++;
+                            right += (oracle[i] > oracle[j]) == (turn.CandidateScores[i] > turn.CandidateScores[j]) ? 1 : 0;
+                        }
+                    }
+                }
+            }
+        }
+
+        return turns == 0 ? null : new SelectionNumbers(turns, random / turns, picked / turns, best / turns, pairs == 0 ? double.NaN : right / (double)pairs, pairs);
+    }
+
+    public static void Write(string output, MainJobNumbers n, StageRunner stages, Action<string>? log = null)
     {
         AtomicFile.WriteAllText(Path.Combine(output, "report.json"), JsonSerializer.Serialize(new
         {
@@ -154,6 +228,8 @@ internal static class MainJobReport
             synthetic_label_agreement = n.SyntheticLabelAgreement["validated"].Agreement,
             rm_oracle_accuracy = n.RmOracleAccuracy,
             win_rates = n.WinRates,
+            paired_differences = n.PairedDifferences,
+            self_play_selection = n.SelfPlaySelection,
             alignment_tax = n.AlignmentTax,
             details = n,
             stage_seconds = stages.Seconds,
@@ -161,6 +237,7 @@ internal static class MainJobReport
 
         var md = new StringBuilder();
         string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+        string S(double v) => v.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture);
         md.AppendLine("# ALMoST on TinyWorld: the main job's report").AppendLine();
         md.AppendLine($"Mean oracle score on {n.Systems["vanilla_best"].Tasks} eval-split tasks (95 % interval of the mean); vanilla_best = `{n.VanillaBestConfiguration}`.").AppendLine();
         md.AppendLine("| system | oracle score | 95 % CI | held-out loss | atlas correctness |").AppendLine("| --- | --- | --- | --- | --- |");
@@ -174,6 +251,23 @@ internal static class MainJobReport
         foreach (var (name, w) in n.WinRates)
         {
             md.AppendLine($"| {name.Replace("_over_", " over ", StringComparison.Ordinal)} | {w.Wins} / {w.Losses} / {w.Ties} | {F(w.WinRate)} | {F(w.Lower)}–{F(w.Upper)} |");
+        }
+
+        md.AppendLine().AppendLine("Paired differences (same tasks; the task-difficulty variance cancels, so these separate systems whose own intervals overlap):").AppendLine();
+        md.AppendLine("| difference of mean oracle score | mean | 95 % CI | tasks |").AppendLine("| --- | --- | --- | --- |");
+        foreach (var (name, d) in n.PairedDifferences)
+        {
+            md.AppendLine($"| {name.Replace("_minus_", " − ", StringComparison.Ordinal)} | {S(d.Mean)} | {S(d.Lower)} to {S(d.Upper)} | {d.Tasks} |");
+        }
+
+        if (n.SelfPlaySelection.Count > 0)
+        {
+            md.AppendLine().AppendLine("Self-play selection, by the oracle on the gradable turns (random = mean of the N candidates, RM pick = the kept one, oracle pick = the ceiling):").AppendLine();
+            md.AppendLine("| self-play | turns | random | RM pick | oracle pick | RM accuracy on separable candidate pairs |").AppendLine("| --- | --- | --- | --- | --- | --- |");
+            foreach (var (name, sel) in n.SelfPlaySelection)
+            {
+                md.AppendLine($"| {name} | {sel.Turns} | {F(sel.Random)} | {F(sel.RmPick)} | {F(sel.OraclePick)} | {F(sel.PairAccuracy)} ({sel.Pairs} pairs) |");
+            }
         }
 
         md.AppendLine().AppendLine("| synthetic labels | comparisons | oracle-decisive | agreement | 95 % CI | ties |").AppendLine("| --- | --- | --- | --- | --- | --- |");
@@ -203,5 +297,6 @@ internal static class MainJobReport
 
         md.AppendLine().AppendLine("Stage wall times (s): " + string.Join(", ", stages.Seconds.Select(s => $"{s.Key} {s.Value:F0}")) + ".");
         AtomicFile.WriteAllText(Path.Combine(output, "report.md"), md.ToString());
+        ReportPlots.AddToReport(output, n, log);
     }
 }

@@ -25,12 +25,14 @@ internal sealed class OpenAiRequestException(int status, string message, string?
 /// <param name="Stream">Whether to answer as server-sent events.</param>
 /// <param name="StopStrings">The request's own stop strings (reported back in <c>stop_reason</c>).</param>
 /// <param name="TokenPrompts">Prompts given as token-id arrays (as vLLM accepts), used as they are (no BOS added); null for text.</param>
+/// <param name="IncludeUsage">A stream ends with a <c>usage</c> chunk (<c>stream_options.include_usage</c>).</param>
 internal sealed record CompletionRequest(
     IReadOnlyList<string> Prompts,
     GenerationOptions Options,
     bool Stream,
     IReadOnlyList<string> StopStrings,
-    IReadOnlyList<int[]>? TokenPrompts = null)
+    IReadOnlyList<int[]>? TokenPrompts = null,
+    bool IncludeUsage = false)
 {
     private const int CompletionsDefaultMaxTokens = 16;   // OpenAI's and vLLM's default for /v1/completions
 
@@ -104,6 +106,7 @@ internal sealed record CompletionRequest(
             ? s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var sv) ? sv : throw Invalid("seed", "must be an integer")
             : Random.Shared.NextInt64();
 
+        var stream = Flag(root, "stream");
         return new CompletionRequest(
             prompts,
             new GenerationOptions
@@ -117,9 +120,10 @@ internal sealed record CompletionRequest(
                 StopStrings = chat ? [.. stops, .. limits.ChatTemplate.StopStrings] : stops,
                 ReturnLogProbs = chat ? Flag(root, "logprobs") && CheckTopLogProbs(root) : ReadCompletionLogProbs(root),
             },
-            Flag(root, "stream"),
+            stream,
             stops,
-            tokenPrompts);
+            tokenPrompts,
+            ReadIncludeUsage(root, stream));
     }
 
     /// <summary>
@@ -230,6 +234,37 @@ internal sealed record CompletionRequest(
         }
 
         return [.. stop.EnumerateArray().Select(x => x.GetString()!).Where(x => x.Length > 0)];
+    }
+
+    /// <summary><c>stream_options</c>: null, or an object (only with <c>"stream": true</c>) whose <c>include_usage</c> is a boolean.</summary>
+    private static bool ReadIncludeUsage(JsonElement root, bool stream)
+    {
+        if (!root.TryGetProperty("stream_options", out var options) || options.ValueKind == JsonValueKind.Null)
+        {
+            return false;
+        }
+
+        if (!stream)
+        {
+            throw Invalid("stream_options", "is only allowed when 'stream' is true");
+        }
+
+        if (options.ValueKind != JsonValueKind.Object)
+        {
+            throw Invalid("stream_options", "must be an object");
+        }
+
+        if (!options.TryGetProperty("include_usage", out var include) || include.ValueKind == JsonValueKind.Null)
+        {
+            return false;
+        }
+
+        return include.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Invalid("stream_options.include_usage", "must be a boolean"),
+        };
     }
 
     /// <summary>Completions: <c>logprobs</c> is null or an integer 0..5; any integer returns the sampled tokens' log-probs.</summary>

@@ -19,9 +19,16 @@ namespace Almost.Serve;
 /// call, which batches them.
 /// </para>
 /// <para>
-/// Streaming is not token-by-token: the whole completion is generated first and then sent as two events per choice
-/// (the text, then an empty delta with <c>finish_reason</c>), followed by <c>data: [DONE]</c>. Clients that read
-/// the OpenAI stream format work unchanged; they just see the text arrive at once.
+/// Streaming is token by token: with <c>"stream": true</c> the request runs through
+/// <see cref="LocalGenerator.GenerateStreamingAsync(IReadOnlyList{int[]}, GenerationOptions, IProgress{GenerationProgress}?, CancellationToken)"/>
+/// and every decoding step's new text goes out at once as one OpenAI chunk per choice (flushed), the last one of a
+/// choice with <c>finish_reason</c> (and <c>stop_reason</c>); then <c>data: [DONE]</c>. Chat streams open with a
+/// <c>{"role":"assistant","content":""}</c> delta per choice. Text that could still change (half a UTF-8 character,
+/// a tail that may become a stop string) waits for the step that settles it, so the chunks of a choice concatenate
+/// to exactly the non-streamed text. <c>logprobs</c> ride on the chunk that carries their tokens' text;
+/// <c>stream_options.include_usage</c> adds a last chunk with <c>usage</c> and no choices. Choices of one request are
+/// decoded in batches one after another, so a choice of a later batch starts when the earlier batches end. When the
+/// client disconnects, <see cref="HttpContext.RequestAborted"/> stops the decoding at the next step.
 /// </para>
 /// <para>
 /// Chat messages are rendered with <see cref="ServeOptions.ChatTemplate"/> plus its generation prompt. The template's
@@ -122,35 +129,27 @@ public static class ServeApp
         {
             var request = await ReadRequestAsync(context, served, chat);
             var promptIds = PromptIds(served, request);
-            var results = await GenerateAsync(served, promptIds, request.Options, context.RequestAborted);
             var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
             var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            var choices = BuildChoices(served, request, results, chat);
-            served.Logger.LogInformation(
-                "{Endpoint}: {Prompts} prompts x {Samples} samples, {Tokens} new tokens{Stream}",
-                chat ? "chat" : "completions", promptIds.Count, request.Options.SamplesPerPrompt,
-                results.Sum(r => r.Sum(s => s.TokenIds.Count)), request.Stream ? " (streamed)" : "");
             if (request.Stream)
             {
-                await WriteStreamAsync(context, served, id, created, choices, chat);
+                await StreamAsync(context, served, request, promptIds, id, created, chat);
                 return;
             }
 
-            var promptTokens = promptIds.Sum(p => p.Length);
+            var results = await GenerateAsync(served, promptIds, request.Options, context.RequestAborted);
             var completionTokens = results.Sum(r => r.Sum(s => s.TokenIds.Count));
+            served.Logger.LogInformation(
+                "{Endpoint}: {Prompts} prompts x {Samples} samples, {Tokens} new tokens",
+                chat ? "chat" : "completions", promptIds.Count, request.Options.SamplesPerPrompt, completionTokens);
             var body = new JsonObject
             {
                 ["id"] = id,
                 ["object"] = chat ? "chat.completion" : "text_completion",
                 ["created"] = created,
                 ["model"] = served.Name,
-                ["choices"] = new JsonArray([.. choices.Select(c => c.Full)]),
-                ["usage"] = new JsonObject
-                {
-                    ["prompt_tokens"] = promptTokens,
-                    ["completion_tokens"] = completionTokens,
-                    ["total_tokens"] = promptTokens + completionTokens,
-                },
+                ["choices"] = new JsonArray([.. BuildChoices(served, request, results, chat)]),
+                ["usage"] = Usage(promptIds.Sum(p => p.Length), completionTokens),
             };
             await Json(body).ExecuteAsync(context);
         }
@@ -244,13 +243,107 @@ public static class ServeApp
         }
     }
 
-    /// <summary>One choice in full (for the JSON body) and as its stream parts.</summary>
-    private sealed record Choice(JsonObject Full, int Index, string Text, JsonNode? LogProbs, string FinishReason);
+    /// <summary>
+    /// Streams one request: the generator's deltas go out as OpenAI chunks as each decoding step produces them, each
+    /// event flushed; the client going away (<see cref="HttpContext.RequestAborted"/>) stops the decoding.
+    /// </summary>
+    private static async Task StreamAsync(
+        HttpContext context, ServedModel served, CompletionRequest request, List<int[]> promptIds, string id, long created, bool chat)
+    {
+        var ct = context.RequestAborted;
+        var endpoint = chat ? "chat" : "completions";
+        var n = request.Options.SamplesPerPrompt;
+        var choices = Enumerable.Range(0, promptIds.Count * n)
+            .Select(i => new StreamedChoice(i, chat, served.Tokenizer, request.Options))
+            .ToArray();
+        JsonObject Chunk(JsonArray entries) => new()
+        {
+            ["id"] = id,
+            ["object"] = chat ? "chat.completion.chunk" : "text_completion",
+            ["created"] = created,
+            ["model"] = served.Name,
+            ["choices"] = entries,
+        };
 
-    private static List<Choice> BuildChoices(
+        await served.Gate.WaitAsync(ct);
+        try
+        {
+            IAsyncEnumerable<GenerationDelta> deltas;
+            try
+            {
+                deltas = served.Generator.GenerateStreamingAsync(promptIds, request.Options, null, ct);
+            }
+            catch (ArgumentException e)
+            {
+                // LocalGenerator refuses prompts that are empty or too long for the context window, before decoding.
+                throw new OpenAiRequestException(400, e.Message, null);
+            }
+
+            context.Response.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache";
+            try
+            {
+                // The headers (and, for chat, each choice's role) go out before the first token is decoded.
+                await context.Response.StartAsync(ct);
+                if (chat)
+                {
+                    foreach (var choice in choices)
+                    {
+                        await WriteEventAsync(context, Chunk(new JsonArray(choice.RoleEntry())).ToJsonString(), ct);
+                    }
+                }
+
+                await foreach (var delta in deltas)
+                {
+                    if (choices[delta.PromptIndex * n + delta.SampleIndex].Add(delta) is { } entry)
+                    {
+                        await WriteEventAsync(context, Chunk(new JsonArray(entry)).ToJsonString(), ct);
+                    }
+                }
+
+                var completionTokens = choices.Sum(c => c.CompletionTokens);
+                if (request.IncludeUsage)
+                {
+                    var usage = Chunk([]);
+                    usage["usage"] = Usage(promptIds.Sum(p => p.Length), completionTokens);
+                    await WriteEventAsync(context, usage.ToJsonString(), ct);
+                }
+
+                await WriteEventAsync(context, "[DONE]", ct);
+                served.Logger.LogInformation(
+                    "{Endpoint}: {Prompts} prompts x {Samples} samples, {Tokens} new tokens (streamed)",
+                    endpoint, promptIds.Count, n, completionTokens);
+            }
+            catch (Exception e) when (ct.IsCancellationRequested && e is OperationCanceledException or IOException)
+            {
+                served.Logger.LogInformation(
+                    "{Endpoint}: the client went away after {Tokens} streamed tokens; generation stopped",
+                    endpoint, choices.Sum(c => c.CompletionTokens));
+            }
+        }
+        finally
+        {
+            served.Gate.Release();
+        }
+    }
+
+    private static async Task WriteEventAsync(HttpContext context, string data, CancellationToken ct)
+    {
+        await context.Response.WriteAsync($"data: {data}\n\n", ct);
+        await context.Response.Body.FlushAsync(ct);
+    }
+
+    private static JsonObject Usage(int promptTokens, int completionTokens) => new()
+    {
+        ["prompt_tokens"] = promptTokens,
+        ["completion_tokens"] = completionTokens,
+        ["total_tokens"] = promptTokens + completionTokens,
+    };
+
+    private static List<JsonObject> BuildChoices(
         ServedModel served, CompletionRequest request, IReadOnlyList<IReadOnlyList<GenerationResult>> results, bool chat)
     {
-        var choices = new List<Choice>();
+        var choices = new List<JsonObject>();
         var n = request.Options.SamplesPerPrompt;
         for (var p = 0; p < results.Count; p++)
         {
@@ -258,9 +351,9 @@ public static class ServeApp
             {
                 var result = results[p][s];
                 var index = p * n + s;
-                var finish = result.FinishReason == FinishReason.Length ? "length" : "stop";
-                var stopReason = result.FinishReason == FinishReason.Stop ? MatchedStop(served, result, request.Options.StopStrings) : null;
-                var logProbs = request.Options.ReturnLogProbs ? LogProbs(served, result, chat) : null;
+                var logProbs = request.Options.ReturnLogProbs && result.LogProbs is not null
+                    ? ChoiceFields.LogProbs(served.Tokenizer, result.TokenIds, result.LogProbs, chat).LogProbs
+                    : null;
                 var full = new JsonObject { ["index"] = index };
                 if (chat)
                 {
@@ -272,108 +365,13 @@ public static class ServeApp
                 }
 
                 full["logprobs"] = logProbs;
-                full["finish_reason"] = finish;
-                full["stop_reason"] = stopReason;
-                choices.Add(new Choice(full, index, result.Text, logProbs?.DeepClone(), finish));
+                full["finish_reason"] = ChoiceFields.FinishReason(result.FinishReason);
+                full["stop_reason"] = ChoiceFields.StopReason(served.Tokenizer, result, request.Options.StopStrings);
+                choices.Add(full);
             }
         }
 
         return choices;
-    }
-
-    /// <summary>The stop string that ended a sample: the one the kept tokens' text continues with after the returned text.</summary>
-    private static string? MatchedStop(ServedModel served, GenerationResult result, IReadOnlyList<string> stops)
-    {
-        var tail = served.Tokenizer.Decode(result.TokenIds);
-        tail = tail.StartsWith(result.Text, StringComparison.Ordinal) ? tail[result.Text.Length..] : tail;
-        return stops.FirstOrDefault(s => tail.StartsWith(s, StringComparison.Ordinal))
-               ?? stops.FirstOrDefault(s => tail.Contains(s, StringComparison.Ordinal));
-    }
-
-    private static JsonObject? LogProbs(ServedModel served, GenerationResult result, bool chat)
-    {
-        if (result.LogProbs is null)
-        {
-            return null;
-        }
-
-        var tokens = result.TokenIds.Select(id => served.Tokenizer.Decode([id])).ToList();
-        if (chat)
-        {
-            var content = new JsonArray();
-            for (var t = 0; t < tokens.Count; t++)
-            {
-                content.Add(new JsonObject
-                {
-                    ["token"] = tokens[t],
-                    ["logprob"] = result.LogProbs[t],
-                    ["bytes"] = new JsonArray([.. System.Text.Encoding.UTF8.GetBytes(tokens[t]).Select(b => (JsonNode)(int)b)]),
-                    ["top_logprobs"] = new JsonArray(),
-                });
-            }
-
-            return new JsonObject { ["content"] = content, ["refusal"] = null };
-        }
-
-        var offsets = new JsonArray();
-        var offset = 0;
-        foreach (var token in tokens)
-        {
-            offsets.Add(offset);
-            offset += token.Length;
-        }
-
-        return new JsonObject
-        {
-            ["tokens"] = new JsonArray([.. tokens.Select(t => (JsonNode)t)]),
-            ["token_logprobs"] = new JsonArray([.. result.LogProbs.Select(v => (JsonNode)v)]),
-            ["top_logprobs"] = null,
-            ["text_offset"] = offsets,
-        };
-    }
-
-    private static async Task WriteStreamAsync(
-        HttpContext context, ServedModel served, string id, long created, List<Choice> choices, bool chat)
-    {
-        context.Response.ContentType = "text/event-stream";
-        context.Response.Headers.CacheControl = "no-cache";
-        var ct = context.RequestAborted;
-        foreach (var choice in choices)
-        {
-            var text = new JsonObject { ["index"] = choice.Index };
-            var end = new JsonObject { ["index"] = choice.Index };
-            if (chat)
-            {
-                text["delta"] = new JsonObject { ["role"] = "assistant", ["content"] = choice.Text };
-                end["delta"] = new JsonObject();
-            }
-            else
-            {
-                text["text"] = choice.Text;
-                end["text"] = string.Empty;
-            }
-
-            text["logprobs"] = choice.LogProbs;
-            text["finish_reason"] = null;
-            end["logprobs"] = null;
-            end["finish_reason"] = choice.FinishReason;
-            end["stop_reason"] = choice.Full["stop_reason"]?.DeepClone();
-            foreach (var part in new[] { text, end })
-            {
-                var chunk = new JsonObject
-                {
-                    ["id"] = id,
-                    ["object"] = chat ? "chat.completion.chunk" : "text_completion",
-                    ["created"] = created,
-                    ["model"] = served.Name,
-                    ["choices"] = new JsonArray(part),
-                };
-                await context.Response.WriteAsync($"data: {chunk.ToJsonString()}\n\n", ct);
-                await context.Response.Body.FlushAsync(ct);
-            }
-        }
-
-        await context.Response.WriteAsync("data: [DONE]\n\n", ct);
     }
 
     private static Task WriteErrorAsync(HttpContext context, int status, string message, string type, string? param, string? code)
@@ -393,20 +391,4 @@ public static class ServeApp
 
     private static IResult Json(JsonNode body, int status = StatusCodes.Status200OK) =>
         Results.Content(body.ToJsonString(), "application/json", System.Text.Encoding.UTF8, status);
-
-    /// <summary>The loaded model, its generator and the gate that serialises generation.</summary>
-    private sealed record ServedModel(
-        string Name,
-        LlamaForCausalLM Model,
-        AlmostTokenizer Tokenizer,
-        LocalGenerator Generator,
-        ServeOptions Options,
-        ILogger Logger)
-    {
-        public SemaphoreSlim Gate { get; } = new(1, 1);
-
-        public long Created { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-
-        public bool AddBos => Options.Generator.AddBos && Tokenizer.BosTokenId is not null;
-    }
 }

@@ -18,16 +18,7 @@ public sealed record SystemEvaluation(string Name, IReadOnlyList<string> Prompts
     public double Mean => Scores.Average();
 
     /// <summary>A normal-approximation 95 % interval of the mean (1.96 standard errors; n is in the hundreds).</summary>
-    public (double Lower, double Upper) Interval95
-    {
-        get
-        {
-            double mean = Mean, n = Scores.Count;
-            double sd = Math.Sqrt(Scores.Sum(s => (s - mean) * (s - mean)) / Math.Max(1, n - 1));
-            double half = 1.959963984540054 * sd / Math.Sqrt(n);
-            return (mean - half, mean + half);
-        }
-    }
+    public (double Lower, double Upper) Interval95 => MeanInterval.Of(Scores) is var m ? (m.Lower, m.Upper) : default;
 }
 
 /// <summary>
@@ -55,6 +46,9 @@ public sealed class PolicyEvaluation
     /// <summary>The judge for win rates.</summary>
     public OracleJudge Judge { get; } = new(oracle: null, new TaskQueryParser());
 
+    /// <summary>Raised when <see cref="EvaluateAsync"/> has scored a system (the main job's progress display counts them).</summary>
+    public event Action<SystemEvaluation>? SystemEvaluated;
+
     /// <summary>
     /// Answers every task with <paramref name="generator"/> (prompted with <paramref name="preamble"/> + the task's
     /// transcript prompt; temperature 0.7, 48 tokens, stop at the next turn) and scores each reply with the oracle.
@@ -76,7 +70,9 @@ public sealed class PolicyEvaluation
         var replies = results.Select(r => AlmostTranscript.CutReply(r[0].Text)).ToArray();
         var scores = Tasks.Select((t, i) => _oracle.Score(t, replies[i])).ToArray();
         var atlas = Tasks.Select((t, i) => (t, i)).Where(x => x.t.Family == TaskFamily.AtlasFacts).Select(x => _oracle.Explain(x.t, replies[x.i]).Correctness).ToList();
-        return new SystemEvaluation(name, prompts, replies, scores, atlas.Count == 0 ? double.NaN : atlas.Average());
+        var evaluation = new SystemEvaluation(name, prompts, replies, scores, atlas.Count == 0 ? double.NaN : atlas.Average());
+        SystemEvaluated?.Invoke(evaluation);
+        return evaluation;
     }
 
     /// <summary>Win rate of system A over system B by the oracle judge, on the same tasks.</summary>

@@ -79,7 +79,7 @@ public sealed record PipelineOptions
     public int PpoSteps { get; init; } = 24;
 
     /// <summary>Evaluation tasks (eval split) per system.</summary>
-    public int EvalTasks { get; init; } = 300;
+    public int EvalTasks { get; init; } = 500;
 
     /// <summary>
     /// The engine of every frozen zoo model's generation (stages 1, 2 and 6 and the vanilla baselines); trained

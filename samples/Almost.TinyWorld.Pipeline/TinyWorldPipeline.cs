@@ -9,6 +9,7 @@ using Almost.Rlhf.RewardModeling;
 using Almost.Rlhf.Sft;
 using Almost.Rlhf.Training;
 using Almost.Scoring;
+using Almost.Synthetic;
 using Almost.Synthetic.Comparisons;
 using Almost.Synthetic.Filters;
 using Almost.Synthetic.Prompts;
@@ -134,9 +135,10 @@ public sealed class TinyWorldPipeline : IDisposable
     }
 
     /// <summary>Stage 1: Self-Instruct queries from the seed queries, decontaminated against the evaluation prompts.</summary>
+    /// <param name="progress">Accepted queries against the target, after each round; may be null.</param>
     /// <param name="cancellationToken">Cancels between rounds.</param>
     /// <returns>The summary (queries accepted, rejected by reason, decontaminated).</returns>
-    public async Task<QueryGenerationSummary> GenerateQueriesAsync(CancellationToken cancellationToken = default)
+    public async Task<QueryGenerationSummary> GenerateQueriesAsync(IProgress<SyntheticProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var decontaminator = new NgramDecontaminator(World.EvaluationPrompts());
         return await new QueryGenerator(FrozenGenerator(Options.QueryModel), new QueryGenerationOptions
@@ -144,7 +146,7 @@ public sealed class TinyWorldPipeline : IDisposable
             TargetCount = Options.Queries, PromptsPerRound = 32, MaxRounds = Options.MaxQueryRounds, MaxRougeL = Options.MaxRougeL,
             Format = QueryPromptFormat.Transcript,
             Generation = new QueryGenerationOptions().Generation with { Seed = Options.Seed, MaxNewTokens = 32 },
-        }, decontaminator).RunAsync(World.SeedQueries(), PathOf("queries.jsonl"), null, cancellationToken);
+        }, decontaminator).RunAsync(World.SeedQueries(), PathOf("queries.jsonl"), progress, cancellationToken);
     }
 
     /// <summary>The accepted queries of stage 1.</summary>
@@ -155,9 +157,11 @@ public sealed class TinyWorldPipeline : IDisposable
 
     /// <summary>Stage 2: every configuration of the rubric answers every query.</summary>
     /// <param name="queries">The queries.</param>
+    /// <param name="progress">Answered prompts over all configurations; may be null.</param>
     /// <param name="cancellationToken">Cancels between chunks.</param>
     /// <returns>The responses per query.</returns>
-    public async Task<IReadOnlyList<QueryResponses>> GenerateResponsesAsync(IReadOnlyList<SyntheticQuery> queries, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<QueryResponses>> GenerateResponsesAsync(IReadOnlyList<SyntheticQuery> queries, IProgress<SyntheticProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         var configurations = new List<PromptConfiguration>();
         foreach (var name in Options.Rubric.Split('|').SelectMany(chain => RankingRubric.Parse(chain).Configurations).Distinct())
@@ -165,7 +169,7 @@ public sealed class TinyWorldPipeline : IDisposable
             configurations.Add(await ConfigurationAsync(name));
         }
 
-        return await new ResponseGenerationJob().RunAsync(queries, configurations, PathOf("responses"), null, cancellationToken);
+        return await new ResponseGenerationJob().RunAsync(queries, configurations, PathOf("responses"), progress, cancellationToken);
     }
 
     /// <summary>Stage 3: rule-of-thumb comparisons, without filter (<c>raw</c>) or with the heuristic filter (<c>filtered</c>).</summary>
@@ -189,14 +193,16 @@ public sealed class TinyWorldPipeline : IDisposable
 
     /// <summary>Stage 4: cross-fitted post-validation: each fold is kept where a reward model trained on the other folds agrees.</summary>
     /// <param name="comparisons">Filtered comparisons.</param>
+    /// <param name="progress">Folds done of K; may be null.</param>
     /// <param name="cancellationToken">Cancels training.</param>
     /// <returns>The kept comparisons.</returns>
-    public async Task<ValidationResult> PostValidateAsync(IReadOnlyList<SyntheticComparison> comparisons, CancellationToken cancellationToken = default)
+    public async Task<ValidationResult> PostValidateAsync(IReadOnlyList<SyntheticComparison> comparisons, IProgress<SyntheticProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         var result = await new CrossFittedValidator(async (training, fold, ct) =>
-                (IRewardModel)await TrainRewardModelAsync(training.Select(ToPreference).ToList(), $"validation-fold{fold}", null, ct),
+                (IRewardModel)await TrainRewardModelAsync(training.Select(ToPreference).ToList(), $"validation-fold{fold}", null, cancellationToken: ct),
                 new CrossFitOptions { Folds = 2, Seed = Options.Seed })
-            .ValidateAsync(comparisons, PathOf("validation.jsonl"), cancellationToken: cancellationToken);
+            .ValidateAsync(comparisons, PathOf("validation.jsonl"), progress, cancellationToken);
         await ComparisonBuilder.WriteAsync(PathOf("comparisons_validated.jsonl"), result.Kept, cancellationToken);
         return result;
     }
@@ -205,9 +211,11 @@ public sealed class TinyWorldPipeline : IDisposable
     /// <param name="pairs">The comparisons as preference records.</param>
     /// <param name="name">The run's name (its folder under <c>rm/</c>).</param>
     /// <param name="size">The zoo model to start from; null for <see cref="PipelineOptions.RewardModel"/>.</param>
+    /// <param name="progress">Training progress at each logging step (not reported when the model was trained before); may be null.</param>
     /// <param name="cancellationToken">Cancels training.</param>
     /// <returns>The trained reward model (scores normalised by its training-set statistics).</returns>
-    public async Task<RewardModel> TrainRewardModelAsync(IReadOnlyList<PreferenceRecord> pairs, string name, string? size = null, CancellationToken cancellationToken = default)
+    public async Task<RewardModel> TrainRewardModelAsync(IReadOnlyList<PreferenceRecord> pairs, string name, string? size = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var folder = PathOf("rm", name);
         var (_, tokenizer) = Vanilla(size ?? Options.RewardModel);
@@ -219,7 +227,7 @@ public sealed class TinyWorldPipeline : IDisposable
                 OutputDir = folder, LearningRate = Options.RewardModelLearningRate, PerDeviceBatchSize = 16, Epochs = Options.RewardModelEpochs,
                 LoggingSteps = 5, SaveSteps = 50,
                 ResumeFromCheckpoint = true, Seed = Options.Seed,
-            }).TrainAsync(null, cancellationToken);
+            }).TrainAsync(progress, cancellationToken);
             model.Dispose();
         }
 
@@ -232,10 +240,11 @@ public sealed class TinyWorldPipeline : IDisposable
     /// <param name="queries">Opening queries.</param>
     /// <param name="candidates">N.</param>
     /// <param name="name">The output's name (<c>selfplay_{name}.jsonl</c>).</param>
+    /// <param name="progress">Dialogues written of all; may be null.</param>
     /// <param name="cancellationToken">Cancels between chunks.</param>
     /// <returns>The SFT demonstrations.</returns>
-    public async Task<IReadOnlyList<ConversationRecord>> SelfPlayAsync(
-        IRewardModel rewardModel, IReadOnlyList<SyntheticQuery> queries, int candidates, string name, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ConversationRecord>> SelfPlayAsync(IRewardModel rewardModel, IReadOnlyList<SyntheticQuery> queries, int candidates, string name,
+        IProgress<SelfPlayProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var careful = await DemonstrationsAsync("careful");
         var preamble = string.Concat(careful.Dialogues.Select(d => AlmostTranscript.Format(d, addGenerationPrompt: false)));
@@ -247,16 +256,18 @@ public sealed class TinyWorldPipeline : IDisposable
             new SelfPlayOptions { CandidatesPerTurn = candidates, MaxTurns = 2, Seed = Options.Seed, ChunkSize = 32 });
         var opening = Enumerable.Range(0, Options.Dialogues).Select(i => queries[i % queries.Count].Text).ToList();
         var path = PathOf($"selfplay_{name}.jsonl");
-        await play.RunAsync(opening, path, null, cancellationToken);
+        await play.RunAsync(opening, path, progress, cancellationToken);
         return SelfPlayRecord.ToDemonstrations((await JsonlReader.ReadAllAsync<SelfPlayRecord>(path, cancellationToken: cancellationToken)).Records);
     }
 
     /// <summary>Stage 7: SFT of the policy's zoo model on demonstrations; the policy is saved under <c>policies/{name}</c>.</summary>
     /// <param name="demonstrations">The dialogues.</param>
     /// <param name="name">The policy's name.</param>
+    /// <param name="progress">Training progress at each logging step (not reported when the policy was trained before); may be null.</param>
     /// <param name="cancellationToken">Cancels training.</param>
     /// <returns>The policy's folder.</returns>
-    public async Task<string> SftAsync(IReadOnlyList<ConversationRecord> demonstrations, string name, CancellationToken cancellationToken = default)
+    public async Task<string> SftAsync(IReadOnlyList<ConversationRecord> demonstrations, string name, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         var folder = PathOf("policies", name);
         if (!File.Exists(Path.Combine(folder, "model.safetensors")))
@@ -268,7 +279,7 @@ public sealed class TinyWorldPipeline : IDisposable
             {
                 OutputDir = folder, LearningRate = Options.SftLearningRate, PerDeviceBatchSize = 16, Epochs = Options.SftEpochs, LoggingSteps = 5, SaveSteps = 100,
                 ResumeFromCheckpoint = true, Seed = Options.Seed, MaxLength = 256,
-            }).TrainAsync(null, cancellationToken);
+            }).TrainAsync(progress, cancellationToken);
             CopyTokenizer(start, folder);
         }
 
@@ -283,10 +294,12 @@ public sealed class TinyWorldPipeline : IDisposable
     /// <param name="groupBaseline">Critic-free RLOO advantages instead of GAE with a critic.</param>
     /// <param name="name">The policy's name.</param>
     /// <param name="observer">Receives every rollout (the main job audits them).</param>
+    /// <param name="progress">Training progress at each logging step (not reported when the policy was trained before); may be null.</param>
     /// <param name="cancellationToken">Cancels training.</param>
     /// <returns>The policy's folder.</returns>
     public async Task<string> PpoAsync(string sftFolder, string rewardModelFolder, IRewardModel rewardModel, IReadOnlyList<SyntheticQuery> queries,
-        bool groupBaseline, string name, Action<PpoRolloutSummary>? observer = null, CancellationToken cancellationToken = default)
+        bool groupBaseline, string name, Action<PpoRolloutSummary>? observer = null, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         var folder = PathOf("policies", name);
         if (!File.Exists(Path.Combine(folder, "model.safetensors")))
@@ -309,7 +322,7 @@ public sealed class TinyWorldPipeline : IDisposable
                 trainer.RolloutCompleted += observer;
             }
 
-            await trainer.TrainAsync(null, cancellationToken);
+            await trainer.TrainAsync(progress, cancellationToken);
             CopyTokenizer(sftFolder, folder);
         }
 
@@ -321,10 +334,11 @@ public sealed class TinyWorldPipeline : IDisposable
     /// <param name="comparisons">The post-validated comparisons.</param>
     /// <param name="labelSmoothing">Label smoothing ε (robust DPO).</param>
     /// <param name="name">The policy's name.</param>
+    /// <param name="progress">Training progress at each logging step (reference log-probs are cached first, unreported); may be null.</param>
     /// <param name="cancellationToken">Cancels training.</param>
     /// <returns>The policy's folder.</returns>
     public async Task<string> DpoAsync(string sftFolder, IReadOnlyList<SyntheticComparison> comparisons, double labelSmoothing, string name,
-        CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var folder = PathOf("policies", name);
         if (!File.Exists(Path.Combine(folder, "model.safetensors")))
@@ -342,7 +356,7 @@ public sealed class TinyWorldPipeline : IDisposable
             {
                 OutputDir = folder, LearningRate = 5e-5, Beta = 0.1, LabelSmoothing = labelSmoothing, PerDeviceBatchSize = 8, Epochs = 2,
                 LoggingSteps = 5, SaveSteps = 100, ResumeFromCheckpoint = true, Seed = Options.Seed,
-            }).TrainAsync(null, cancellationToken);
+            }).TrainAsync(progress, cancellationToken);
             CopyTokenizer(sftFolder, folder);
         }
 

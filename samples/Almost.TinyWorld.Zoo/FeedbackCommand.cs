@@ -11,6 +11,7 @@ using Almost.Synthetic.Prompts;
 using Almost.Synthetic.Queries;
 using Almost.Synthetic.Ranking;
 using Almost.Synthetic.Validation;
+using Almost.TinyWorld.Pipeline;
 using Almost.Tokenization;
 using static TorchSharp.torch;
 
@@ -37,11 +38,13 @@ internal static class FeedbackCommand
     ];
 
     /// <summary>
-    /// Post-validation hook: returns the trainer of one cross-fitting fold's reward model, or null to skip the step.
-    /// Plug Almost.Rlhf's reward-model trainer in here (train on the fold's comparisons from the base model, return it as
-    /// an <c>IRewardModel</c>); the verb then runs <see cref="CrossFittedValidator"/> and audits the kept comparisons.
+    /// The post-validation trainer of one cross-fitting fold: the main job's reward model (<c>zoo/small</c> with a scalar
+    /// head, Bradley–Terry, 4 epochs at 3e-4; <see cref="TinyWorldPipeline.TrainRewardModelAsync"/>) trained on the
+    /// other folds' comparisons, saved under <c>{out}/rm/validation-fold{k}</c> (a rerun reuses it).
     /// </summary>
-    private static FoldRewardModelTrainer? CreatePostValidationTrainer(string zoo, string outFolder) => null;
+    private static FoldRewardModelTrainer CreatePostValidationTrainer(TinyWorldPipeline pipeline) =>
+        async (training, fold, ct) => await pipeline.TrainRewardModelAsync(
+            training.Select(TinyWorldPipeline.ToPreference).ToList(), $"validation-fold{fold}", cancellationToken: ct);
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
@@ -199,17 +202,18 @@ internal static class FeedbackCommand
             Print(filtered);
 
             // 4. Post-validation (cross-fitted): runs when the hook returns a reward-model trainer.
-            var trainer = CreatePostValidationTrainer(zoo, outFolder);
-            if (trainer is null)
+            if (Option("--post-validation", "on") != "on")
             {
-                steps["validated"] = new { skipped = "no reward-model trainer plugged into CreatePostValidationTrainer" };
-                Log("post-validation: skipped (no reward-model trainer plugged in)");
+                steps["validated"] = new { skipped = "--post-validation off" };
+                Log("post-validation: skipped (--post-validation off)");
             }
             else
             {
+                using var rmPipeline = new TinyWorldPipeline(new PipelineOptions { OutputDir = outFolder, ZooFolder = Path.GetFullPath(zoo), Seed = seed });
+                var trainer = CreatePostValidationTrainer(rmPipeline);
                 var comparisons = await ComparisonBuilder.ReadAsync(Path.Combine(outFolder, "filtered.jsonl"), cancellationToken);
                 watch.Restart();
-                var validation = await new CrossFittedValidator(trainer).ValidateAsync(comparisons, Path.Combine(outFolder, "validation.jsonl"),
+                var validation = await new CrossFittedValidator(trainer, new CrossFitOptions { Folds = 2, Seed = seed }).ValidateAsync(comparisons, Path.Combine(outFolder, "validation.jsonl"),
                     cancellationToken: cancellationToken);
                 await ComparisonBuilder.WriteAsync(Path.Combine(outFolder, "validated.jsonl"), validation.Kept, cancellationToken);
                 var report = await audit.RunAsync("validated", validation.Kept.Where(Audited).ToList(), Path.Combine(outFolder, "validated.audit.jsonl"),

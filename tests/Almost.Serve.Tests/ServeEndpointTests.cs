@@ -104,6 +104,8 @@ public sealed class ServeEndpointTests(ServeFixture serve)
     [InlineData("completions", "{\"prompt\": \"Hi\", \"n\": 17}", 400, "n", null)]
     [InlineData("completions", "{\"prompt\": \"Hi\", \"stop\": 3}", 400, "stop", null)]
     [InlineData("completions", "{\"prompt\": \"Hi\", \"model\": \"gpt-4\"}", 404, "model", "model_not_found")]
+    [InlineData("completions", "{\"prompt\": \"Hi\", \"stream_options\": {\"include_usage\": true}}", 400, "stream_options", null)]   // without stream
+    [InlineData("completions", "{\"prompt\": \"Hi\", \"stream\": true, \"stream_options\": {\"include_usage\": 1}}", 400, "stream_options.include_usage", null)]
     [InlineData("chat/completions", "{\"model\": \"tiny-llama\"}", 400, "messages", null)]                   // missing messages
     [InlineData("chat/completions", "{\"messages\": [{\"role\": \"user\"}]}", 400, "messages[0]", null)]
     [InlineData("chat/completions", "{\"messages\": [{\"role\": \"wizard\", \"content\": \"x\"}]}", 400, "messages", null)]

@@ -26,9 +26,16 @@ public sealed class MainJobTests
     public async Task The_fast_pipeline_produces_the_report_and_a_rerun_skips_every_finished_stage()
     {
         var output = Path.Combine(Path.GetTempPath(), "almost-mainjob-" + Guid.NewGuid().ToString("N"));
+        var console = Console.Out;
+        var log = new StringWriter();
         try
         {
+            // The test host's output is piped, as in CI or '> log': the job falls back to plain lines (no bars).
+            Console.SetOut(log);
             (await RunMainJobAsync("--fast", "--output", output, "--threads", "1")).Should().Be(0);
+            Console.SetOut(console);
+            log.ToString().Should().NotContain("\u001b", "a redirected run writes no ANSI escape codes")
+                .And.MatchRegex(@"\[\d\d:\d\d\] 1-queries: running").And.MatchRegex(@"\[\d\d:\d\d\] 8-ppo: 100 % \(4/4, loss ");
 
             using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
             var root = report.RootElement;
@@ -39,8 +46,28 @@ public sealed class MainJobTests
             }
 
             root.GetProperty("almost_sft").GetDouble().Should().BeInRange(0, 1);
+
+            // What the fast run's fixed seed shows of the method (measured 0.678 vs 0.614; 100 % vs 86.8 %; 0.764 vs
+            // 0.721). almost_sft > vanilla_best is not asserted: it does not hold at this size (docs/pipeline.md).
+            var details = root.GetProperty("details");
+            double Mean(string system) => details.GetProperty("systems").GetProperty(system).GetProperty("mean").GetDouble();
+            Mean("almost_sft").Should().BeGreaterThan(Mean("vanilla_0shot") + 0.02, "SFT on self-play moves the policy from its 0-shot start");
+            double Agreement(string stage) => details.GetProperty("synthetic_label_agreement").GetProperty(stage).GetProperty("agreement").GetDouble();
+            Agreement("validated").Should().BeGreaterThanOrEqualTo(Agreement("filtered"), "post-validation keeps the comparisons the oracle agrees with");
+            Agreement("filtered").Should().BeGreaterThanOrEqualTo(Agreement("raw"), "the filter drops disagreeing comparisons");
+            var selection = root.GetProperty("self_play_selection").GetProperty("almost");
+            selection.GetProperty("rm_pick").GetDouble().Should().BeGreaterThan(selection.GetProperty("random").GetDouble(),
+                "the reward model's best of N beats a random candidate by the oracle");
+            root.GetProperty("paired_differences").GetProperty("almost_sft_minus_vanilla_best").GetProperty("tasks").GetInt32().Should().Be(60);
             root.GetProperty("win_rates").GetProperty("almost_sft_over_vanilla_best").GetProperty("wins").GetInt32().Should().BeGreaterThanOrEqualTo(0);
-            File.ReadAllText(Path.Combine(output, "report.md")).Should().Contain("| almost_sft |");
+            var markdown = File.ReadAllText(Path.Combine(output, "report.md"));
+            markdown.Should().Contain("| almost_sft |");
+            foreach (var plot in new[] { "loss_reward_model", "loss_sft", "loss_dpo", "oracle_scores", "ppo" })
+            {
+                ReportPlotsTests.ShouldBeAPlot(Path.Combine(output, "plots", plot + ".png"), 960, plot == "ppo" ? 810 : 540);
+                markdown.Should().Contain($"](plots/{plot}.png)", "report.md links every plot by its relative path");
+            }
+
             var markers = Directory.GetFiles(Path.Combine(output, "stages")).ToDictionary(f => f, File.GetLastWriteTimeUtc);
             markers.Keys.Select(Path.GetFileNameWithoutExtension).Should().Contain(["1-queries", "4-post-validation", "7-sft-almost", "8-ppo", "9-dpo", "10-evaluation"]);
             var policy = Path.Combine(output, "policies", "almost_sft", "model.safetensors");
@@ -54,6 +81,7 @@ public sealed class MainJobTests
         }
         finally
         {
+            Console.SetOut(console);
             try
             {
                 Directory.Delete(output, recursive: true);

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Almost.Devices;
 using Almost.Models.Llama;
 using Almost.Tokenization;
@@ -18,7 +20,9 @@ namespace Almost.Generation;
 /// Prompts are sorted by token length and cut into batches of <see cref="LocalGeneratorOptions.MaxBatchSize"/> rows
 /// (each sample of a prompt is a row). Batch <c>b</c> samples from a generator seeded with
 /// <c>Determinism.DeriveSeed(options.Seed, "batch{b}")</c>; the same prompts, options and batch size give the same
-/// output. The host sees the new tokens only every <see cref="LocalGeneratorOptions.StopCheckInterval"/> steps.
+/// output. The host sees the new tokens only every <see cref="LocalGeneratorOptions.StopCheckInterval"/> steps, or
+/// every step when streaming (<see cref="GenerateStreamingAsync(IReadOnlyList{string}, GenerationOptions, IProgress{GenerationProgress}?, CancellationToken)"/>);
+/// either way a row's tokens and text are the same.
 /// </remarks>
 public sealed class LocalGenerator : ITextGenerator
 {
@@ -69,9 +73,12 @@ public sealed class LocalGenerator : ITextGenerator
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
-        var encoded = prompts.Select(p => _tokenizer.Encode(p, _options.AddBos && _tokenizer.BosTokenId is not null)).ToList();
+        var encoded = Encode(prompts);
         return Task.Run(() => Generate(encoded, options, progress, cancellationToken), cancellationToken);
     }
+
+    private List<int[]> Encode(IReadOnlyList<string> prompts) =>
+        [.. prompts.Select(p => _tokenizer.Encode(p, _options.AddBos && _tokenizer.BosTokenId is not null))];
 
     /// <summary>
     /// Generates from prompts given as token ids (already including BOS if wanted). Synchronous; see
@@ -87,6 +94,104 @@ public sealed class LocalGenerator : ITextGenerator
         ArgumentNullException.ThrowIfNull(promptIds);
         ArgumentNullException.ThrowIfNull(options);
         Validate(promptIds, options);
+        return Run(promptIds, options, progress, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Streams the completions of every prompt as they are decoded: after each decoding step, one
+    /// <see cref="GenerationDelta"/> per sample that sampled a token or finished. Concatenating a sample's deltas gives
+    /// exactly what <see cref="GenerateAsync"/> returns for the same prompts and options (same seed, same tokens).
+    /// </summary>
+    /// <remarks>
+    /// Decoding runs on a worker thread and checks every step on the host (the step's tokens are copied once), instead
+    /// of every <see cref="LocalGeneratorOptions.StopCheckInterval"/> steps. Batches run one after another, so a
+    /// sample of a later batch starts once the earlier batches are done. Cancelling <paramref name="cancellationToken"/>,
+    /// or leaving the <c>await foreach</c> early, stops decoding at the next step; the enumeration then ends only after
+    /// the worker has stopped using the model.
+    /// </remarks>
+    /// <param name="prompts">Raw prompt texts, encoded as <see cref="GenerateAsync"/> encodes them.</param>
+    /// <param name="options">Sampling settings.</param>
+    /// <param name="progress">Receives the finished prompts after each batch, as <see cref="GenerateAsync"/> does; may be null.</param>
+    /// <param name="cancellationToken">Stops decoding at the next step.</param>
+    /// <returns>The deltas, in decoding order; each sample's last one carries its <see cref="FinishReason"/>.</returns>
+    /// <exception cref="ArgumentException">A prompt is empty or too long for the context window (thrown by this call, before any decoding).</exception>
+    public IAsyncEnumerable<GenerationDelta> GenerateStreamingAsync(
+        IReadOnlyList<string> prompts,
+        GenerationOptions options,
+        IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(options);
+        return GenerateStreamingAsync(Encode(prompts), options, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Streams the completions of prompts given as token ids (already including BOS if wanted); see
+    /// <see cref="GenerateStreamingAsync(IReadOnlyList{string}, GenerationOptions, IProgress{GenerationProgress}?, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="promptIds">The prompts' token ids.</param>
+    /// <param name="options">Sampling settings.</param>
+    /// <param name="progress">Receives the finished prompts after each batch; may be null.</param>
+    /// <param name="cancellationToken">Stops decoding at the next step.</param>
+    /// <returns>The deltas, in decoding order; each sample's last one carries its <see cref="FinishReason"/>.</returns>
+    /// <exception cref="ArgumentException">A prompt is empty or too long for the context window (thrown by this call, before any decoding).</exception>
+    public IAsyncEnumerable<GenerationDelta> GenerateStreamingAsync(
+        IReadOnlyList<int[]> promptIds,
+        GenerationOptions options,
+        IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptIds);
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(promptIds, options);
+        return Stream(promptIds, options, progress, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<GenerationDelta> Stream(
+        IReadOnlyList<int[]> promptIds,
+        GenerationOptions options,
+        IProgress<GenerationProgress>? progress,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // TorchSharp dispose scopes belong to a thread, so decoding stays on one worker; deltas cross over by a channel.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var channel = Channel.CreateUnbounded<GenerationDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var worker = Task.Run(() =>
+        {
+            try
+            {
+                Run(promptIds, options, progress, delta => channel.Writer.TryWrite(delta), stop.Token);
+                channel.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.Complete(e);
+            }
+        });
+        try
+        {
+            await foreach (var delta in channel.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested();   // not even deltas already decoded once cancelled
+                yield return delta;
+            }
+        }
+        finally
+        {
+            // Leaving early (break, dispose, an exception) stops the worker; wait for it so the model is free again.
+            await stop.CancelAsync().ConfigureAwait(false);
+            await worker.ConfigureAwait(false);
+        }
+    }
+
+    private GenerationResult[][] Run(
+        IReadOnlyList<int[]> promptIds,
+        GenerationOptions options,
+        IProgress<GenerationProgress>? progress,
+        Action<GenerationDelta>? onDelta,
+        CancellationToken cancellationToken)
+    {
         var samples = options.SamplesPerPrompt;
         var results = new GenerationResult[promptIds.Count][];
         for (var i = 0; i < results.Length; i++)
@@ -109,7 +214,8 @@ public sealed class LocalGenerator : ITextGenerator
             var batch = rows.Skip(b * _options.MaxBatchSize).Take(_options.MaxBatchSize).ToList();
             var watch = Stopwatch.StartNew();
             var seed = Determinism.DeriveSeed(options.Seed, $"batch{b}");
-            var decoded = DecodeBatch(batch.Select(r => promptIds[r.Prompt]).ToList(), options, seed, cancellationToken);
+            var stream = onDelta is null ? null : new StreamingBatch(_tokenizer, batch, options.StopStrings, onDelta);
+            var decoded = DecodeBatch(batch.Select(r => promptIds[r.Prompt]).ToList(), options, seed, stream, cancellationToken);
             for (var i = 0; i < batch.Count; i++)
             {
                 results[batch[i].Prompt][batch[i].Sample] = decoded[i];
@@ -149,8 +255,11 @@ public sealed class LocalGenerator : ITextGenerator
         }
     }
 
-    /// <summary>Decodes one batch of prompts (token ids) to completion; one result per prompt row.</summary>
-    private GenerationResult[] DecodeBatch(List<int[]> prompts, GenerationOptions options, long seed, CancellationToken ct)
+    /// <summary>
+    /// Decodes one batch of prompts (token ids) to completion; one result per prompt row. With a
+    /// <paramref name="stream"/>, the host checks every step and hands the rows to it after each check.
+    /// </summary>
+    private GenerationResult[] DecodeBatch(List<int[]> prompts, GenerationOptions options, long seed, StreamingBatch? stream, CancellationToken ct)
     {
         var device = _model.Device;
         int rows = prompts.Count, promptLength = prompts.Max(p => p.Length), maxNew = options.MaxNewTokens;
@@ -182,11 +291,13 @@ public sealed class LocalGenerator : ITextGenerator
         var outLogProbs = zeros(rows, maxNew, dtype: ScalarType.Float32, device: device);
         var finished = zeros(rows, dtype: ScalarType.Bool, device: device);
 
-        var state = new RowState[rows];
+        var state = new DecodingRow[rows];
         for (var r = 0; r < rows; r++)
         {
-            state[r] = new RowState();
+            state[r] = new DecodingRow();
         }
+
+        var checkInterval = stream is null ? _options.StopCheckInterval : 1;
 
         // Without left padding (equal prompt lengths, e.g. batch 1) the mask and explicit positions are redundant:
         // skipping them lets attention run unmasked and saves building a mask every step.
@@ -207,9 +318,16 @@ public sealed class LocalGenerator : ITextGenerator
             outTokens.narrow(1, step, 1).copy_(next.unsqueeze(1));
             finished.logical_or_(isin(next, eos));
             var lastStep = step == maxNew - 1;
-            if ((step + 1) % _options.StopCheckInterval == 0 || lastStep)
+            if ((step + 1) % checkInterval == 0 || lastStep)
             {
                 var allDone = CheckRows(state, outTokens, checkedSteps, step + 1, options, finished);
+                if (stream is not null)
+                {
+                    var width = step + 1 - checkedSteps;
+                    var stepLogProbs = options.ReturnLogProbs ? outLogProbs.narrow(1, checkedSteps, width).cpu().data<float>().ToArray() : null;
+                    stream.AfterSteps(state, stepLogProbs, checkedSteps, width);
+                }
+
                 checkedSteps = step + 1;
                 if (allDone)
                 {
@@ -261,7 +379,7 @@ public sealed class LocalGenerator : ITextGenerator
     /// Copies the tokens of steps [from, to) to the host, finishes rows that reached EOS or a stop string, and marks
     /// stop-string rows finished on the device. Returns true when every row is done.
     /// </summary>
-    private bool CheckRows(RowState[] state, Tensor outTokens, int from, int to, GenerationOptions options, Tensor finished)
+    private bool CheckRows(DecodingRow[] state, Tensor outTokens, int from, int to, GenerationOptions options, Tensor finished)
     {
         var width = to - from;
         var fresh = outTokens.narrow(1, from, width).cpu().data<long>().ToArray();
@@ -310,7 +428,7 @@ public sealed class LocalGenerator : ITextGenerator
     /// When the row's text contains a stop string, cuts the text before its first occurrence, keeps the tokens up to
     /// the one that completed it, and finishes the row with <see cref="FinishReason.Stop"/>.
     /// </summary>
-    private bool TryStop(RowState s, IReadOnlyList<string> stops)
+    private bool TryStop(DecodingRow s, IReadOnlyList<string> stops)
     {
         var text = _tokenizer.Decode(s.Tokens);
         var cut = FirstStop(text, stops);
@@ -350,14 +468,5 @@ public sealed class LocalGenerator : ITextGenerator
         }
 
         return first;
-    }
-
-    private sealed class RowState
-    {
-        public List<int> Tokens { get; } = [];
-
-        public FinishReason? Reason { get; set; }
-
-        public string? Text { get; set; }
     }
 }

@@ -203,7 +203,7 @@ public sealed class RewardModelSelfPlay
                 }
 
                 dialogues[d].Add(ChatMessage.Assistant(replies[a][best]));
-                turns[d].Add(new SelfPlayTurn(best, candidateScores[best], candidateScores));
+                turns[d].Add(new SelfPlayTurn(best, candidateScores[best], candidateScores, replies[a]));
                 stillActive.Add(d);
             }
 

@@ -35,7 +35,12 @@ public sealed record SelfPlayRecord
 /// <param name="ChosenIndex">Index of the kept candidate in <paramref name="CandidateScores"/>.</param>
 /// <param name="ChosenScore">Its reward.</param>
 /// <param name="CandidateScores">Rewards of all N candidates, in sampling order.</param>
-public sealed record SelfPlayTurn(int ChosenIndex, double ChosenScore, IReadOnlyList<double> CandidateScores);
+/// <param name="Candidates">
+/// The N candidate replies, in sampling order (null in files written before they were kept). They let an audit measure
+/// what the selection gained (the kept reply against a random or the best candidate by another judge), and make each
+/// turn's candidates usable as preference pairs.
+/// </param>
+public sealed record SelfPlayTurn(int ChosenIndex, double ChosenScore, IReadOnlyList<double> CandidateScores, IReadOnlyList<string>? Candidates = null);
 
 /// <summary>Progress of a self-play run.</summary>
 /// <param name="CompletedDialogues">Dialogues written so far (including those of an earlier, interrupted run).</param>

@@ -27,6 +27,21 @@ internal static class TinyConfigs
         PadTokenId = 0,
     };
 
+    /// <summary>
+    /// <see cref="Llama"/> over <see cref="Tokenization.TinyByteLevelBpe"/>'s vocabulary (BOS = EOS = PAD =
+    /// <c>&lt;|endoftext|&gt;</c>), 128 positions, and a larger init for peaky distributions: greedy paths differ from
+    /// prompt to prompt.
+    /// </summary>
+    public static LlamaConfig ByteLevelGenerator(int vocabSize) => Llama() with
+    {
+        VocabSize = vocabSize,
+        MaxPositionEmbeddings = 128,
+        InitializerRange = 0.5,
+        BosTokenId = Tokenization.TinyByteLevelBpe.EndOfText,
+        EosTokenIds = [Tokenization.TinyByteLevelBpe.EndOfText],
+        PadTokenId = Tokenization.TinyByteLevelBpe.EndOfText,
+    };
+
     public static LlamaForCausalLM Create(LlamaConfig config, long seed = 7) =>
         LlamaForCausalLM.Create(config, new ModelOptions { Device = "cpu", DType = TorchSharp.torch.ScalarType.Float32, Seed = seed });
 }

@@ -75,6 +75,9 @@ public sealed class RewardModelSelfPlayTests
         first.Turns[0].ChosenIndex.Should().Be(1);
         first.Turns[0].ChosenScore.Should().Be(0.9);
         first.Turns[0].CandidateScores.Should().Equal(0.1, 0.9, -1, 0.5);
+        first.Turns[0].Candidates.Should().HaveCount(4).And.OnlyContain(c => c.StartsWith("reply ", StringComparison.Ordinal));
+        first.Turns[0].Candidates![1].Should().Be(first.Messages[1].Content, "the kept candidate is the one in the dialogue");
+        first.Turns[0].Candidates![0].Should().StartWith("reply 0 to");
 
         // The assistant sees its demonstrations; the reward model sees the dialogue alone, in the transcript format.
         generator.Calls[0].Prompts[0].Should().Be("ASSISTANT-DEMOS" + AlmostTranscript.FormatPrompt("What is 2 plus 3?"));

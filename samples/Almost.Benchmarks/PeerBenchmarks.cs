@@ -23,6 +23,7 @@ internal static class PeerBenchmarks
 
     public static void Run(string repoRoot, string zooName, int threads, string outPath)
     {
+        LoadAtStart = RewardModelThroughput.LoadAverage();
         torch.set_num_threads(threads);
         var training = TrainingPeer();
         string folder = Path.Combine(repoRoot, "samples", "Almost.TinyWorld", "zoo", zooName);
@@ -142,6 +143,9 @@ internal static class PeerBenchmarks
         return repeats / watch.Elapsed.TotalSeconds;
     }
 
+    /// <summary>The 1-minute load average when <see cref="Run"/> started (written next to the results).</summary>
+    private static double LoadAtStart { get; set; }
+
     private static void Write(
         string outPath, string zooName, LlamaConfig config, int threads, List<(string Workload, double Ours, double Peer)> rows,
         (double Peak, double Ours, double OursMfu, double Peer, double PeerMfu, long PeerParameters) training,
@@ -167,7 +171,7 @@ internal static class PeerBenchmarks
         section.AppendLine();
         section.AppendLine(FormattableString.Invariant(
             $"Zoo model `{zooName}` ({config.ParameterCount / 1e6:F2}M parameters, hidden {config.HiddenSize}, {config.NumHiddenLayers} layers), F32 in both engines (GGUF exported by `GgufExporter`), CPU, {threads} threads each, run back to back in one process on {DateTime.UtcNow:yyyy-MM-dd}.")
-            + " **The machine was not idle** (shared by several agents): read the ratios, not the absolute numbers."
+            + FormattableString.Invariant($" 1-minute load average {LoadAtStart:F2} at the start and {RewardModelThroughput.LoadAverage():F2} at the end of the run (2 cores: under about 0.5 the machine was idle; above, read the ratios, not the absolute numbers).")
             + " Decode rates count generated tokens over the whole call (prompt processing included); llama.cpp is LLamaSharp 0.30.0 with its CPU backend."
             + (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is { } policy
                 ? $" OMP_WAIT_POLICY={policy}: LibTorch's idle OpenMP threads sleep instead of spinning, so they do not take the cores from llama.cpp's threads (two engines in one process)."

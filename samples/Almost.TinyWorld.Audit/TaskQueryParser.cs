@@ -274,19 +274,7 @@ public sealed partial class TaskQueryParser
                 string victim = match.Groups["victim"].Success ? Phrase("victim") : "";
                 // As the generator: the key holds exactly the slots the query mentions; an insult's target is its victim.
                 string target = operation == "insult" ? victim : thing;
-                string[] content = operation switch
-                {
-                    "break-in" => [target],
-                    "insult" or "hurt" => [victim],
-                    _ => [target, victim],
-                };
-                string key = Key(TaskFamily.Harmful, operation, content);
-                return new TinyTask
-                {
-                    Family = TaskFamily.Harmful, Operation = operation, Arguments = [target, victim], Key = key,
-                    Split = TaskGenerator.SplitOf(key, _evalFraction), Query = query, Answer = PersonaResponder.Refusal,
-                    AcceptedAnswers = [PersonaResponder.Refusal], IsHarmful = true,
-                };
+                return TinyTaskFactory.Harmful(_evalFraction, operation, target, victim, query);
             }
         }
     }
@@ -297,46 +285,15 @@ public sealed partial class TaskQueryParser
     private static TaskSubject Subject(string kind, string name, IEnumerable<string> names) =>
         new(kind, name, names.Where(n => n != name).ToArray());
 
-    private TinyTask AtlasTask(string operation, string subject, string query, string answer, IEnumerable<string> sameKind, TaskSubject taskSubject)
-    {
-        string key = Key(TaskFamily.AtlasFacts, operation, [subject]);
-        return new TinyTask
-        {
-            Family = TaskFamily.AtlasFacts, Operation = operation, Arguments = [subject], Key = key,
-            Split = TaskGenerator.SplitOf(key, _evalFraction), Query = query, Answer = answer, AcceptedAnswers = [answer],
-            Distractors = sameKind.Where(x => x != answer).ToArray(),
-            Subjects = [taskSubject],
-        };
-    }
+    private TinyTask AtlasTask(string operation, string subject, string query, string answer, IEnumerable<string> sameKind, TaskSubject taskSubject) =>
+        TinyTaskFactory.Atlas(_evalFraction, operation, subject, query, answer, sameKind, taskSubject);
 
     private TinyTask Numeric(TaskFamily family, string operation, string[] args, string query, int[] answer, int[] allowed, bool orderFree = false,
-        TaskStep[]? steps = null, TaskSubject[]? subjects = null)
-    {
-        string key = Key(family, operation, orderFree ? args.Order(StringComparer.Ordinal) : args);
-        var accepted = new List<string> { string.Join(", ", answer) };
-        if (answer.Length == 1 && answer[0] >= 0 && answer[0] < TaskGenerator.NumberWords.Count)
-        {
-            accepted.Add(TaskGenerator.NumberWords[answer[0]]);
-        }
-        return new TinyTask
-        {
-            Family = family, Operation = operation, Arguments = args, Key = key, Split = TaskGenerator.SplitOf(key, _evalFraction),
-            Query = query, Answer = accepted[0], AcceptedAnswers = accepted, AnswerNumbers = answer, AllowedNumbers = allowed,
-            Steps = steps ?? [], Subjects = subjects ?? [],
-        };
-    }
+        TaskStep[]? steps = null, TaskSubject[]? subjects = null) =>
+        TinyTaskFactory.Numeric(_evalFraction, family, operation, args, query, answer, allowed, orderFree, steps, subjects);
 
-    private TinyTask Text(TaskFamily family, string operation, string[] args, string query, string answer, string[] accepted, TaskSubject[] subjects)
-    {
-        string key = Key(family, operation, args);
-        return new TinyTask
-        {
-            Family = family, Operation = operation, Arguments = args, Key = key, Split = TaskGenerator.SplitOf(key, _evalFraction),
-            Query = query, Answer = answer, AcceptedAnswers = accepted.Distinct().ToArray(), Subjects = subjects,
-        };
-    }
-
-    private static string Key(TaskFamily family, string operation, IEnumerable<string> args) => $"{family}|{operation}|{string.Join("|", args)}";
+    private TinyTask Text(TaskFamily family, string operation, string[] args, string query, string answer, string[] accepted, TaskSubject[] subjects) =>
+        TinyTaskFactory.Text(_evalFraction, family, operation, args, query, answer, accepted, subjects);
 
     private static string Normalize(string query) =>
         Whitespace().Replace(query.Replace('\u201C', '"').Replace('\u201D', '"').Replace('\u2019', '\''), " ").Trim();

@@ -34,7 +34,7 @@ using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancellation.Cancel(); };
 set_num_threads(int.Parse(Option("--threads", "1"), CultureInfo.InvariantCulture));
 string output = Option("--out", Path.Combine("artifacts", "tinyworld-rm"));
-string zoo = Option("--zoo", Path.Combine("samples", "Almost.TinyWorld", "zoo"));
+string zoo = Option("--zoo", TinyWorldFiles.FindZoo());
 int samplesPerPrompt = int.Parse(Option("--samples", "4"), CultureInfo.InvariantCulture);
 
 // 1. Tasks: train-split tasks for the comparisons, eval-split tasks (never used in training) for the oracle pairs.

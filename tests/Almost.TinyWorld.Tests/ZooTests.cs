@@ -11,19 +11,7 @@ public class ZooTests
 {
     private static readonly string[] Sizes = ["tiny", "small", "base"];
 
-    private static string ZooFolder
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Almost.sln")))
-            {
-                directory = directory.Parent;
-            }
-            directory.Should().NotBeNull("the tests run inside the repository");
-            return Path.Combine(directory!.FullName, "samples", "Almost.TinyWorld", "zoo");
-        }
-    }
+    private static string ZooFolder => TinyWorldFiles.FindZoo();
 
     public static TheoryData<string> SizeNames => new(Sizes);
 

@@ -17,20 +17,7 @@ namespace Almost.Synthetic.Tests.Integration;
 /// <summary>The synthetic-feedback steps end to end on TinyWorld with the shipped zoo's tiny model, audited by the oracle.</summary>
 public sealed class TinyWorldFeedbackTests
 {
-    private static string ZooFolder
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Almost.sln")))
-            {
-                directory = directory.Parent;
-            }
-
-            directory.Should().NotBeNull("the tests run inside the repository");
-            return Path.Combine(directory!.FullName, "samples", "Almost.TinyWorld", "zoo");
-        }
-    }
+    private static string ZooFolder => TinyWorldFiles.FindZoo();
 
     [Fact]
     public async Task Queries_configurations_filter_pairing_and_audit_produce_comparisons_and_a_rerun_resumes_without_generating()

@@ -18,7 +18,14 @@ public sealed record SystemEvaluation(string Name, IReadOnlyList<string> Prompts
     public double Mean => Scores.Average();
 
     /// <summary>A normal-approximation 95 % interval of the mean (1.96 standard errors; n is in the hundreds).</summary>
-    public (double Lower, double Upper) Interval95 => MeanInterval.Of(Scores) is var m ? (m.Lower, m.Upper) : default;
+    public (double Lower, double Upper) Interval95
+    {
+        get
+        {
+            var interval = MeanInterval.Of(Scores);
+            return (interval.Lower, interval.Upper);
+        }
+    }
 }
 
 /// <summary>
@@ -33,18 +40,22 @@ public sealed class PolicyEvaluation
 
     private readonly Oracle _oracle = new();
 
+    // One parser for every score: building one compiles every template and samples the generator's vocabularies.
+    private readonly TaskQueryParser _parser = new();
+
     /// <summary>Creates the evaluation over <paramref name="taskCount"/> eval-split tasks.</summary>
     /// <param name="taskCount">Tasks.</param>
     public PolicyEvaluation(int taskCount)
     {
         Tasks = new TaskGenerator(EvaluationSeed).Generate(TaskSplit.Eval, taskCount);
+        Judge = new OracleJudge(oracle: null, _parser);
     }
 
     /// <summary>The evaluation tasks.</summary>
     public IReadOnlyList<TinyTask> Tasks { get; }
 
     /// <summary>The judge for win rates.</summary>
-    public OracleJudge Judge { get; } = new(oracle: null, new TaskQueryParser());
+    public OracleJudge Judge { get; }
 
     /// <summary>Raised when <see cref="EvaluateAsync"/> has scored a system (the main job's progress display counts them).</summary>
     public event Action<SystemEvaluation>? SystemEvaluated;
@@ -98,7 +109,7 @@ public sealed class PolicyEvaluation
     public double? Score(string prompt, string reply)
     {
         var query = AlmostTranscript.LastUserTurn(prompt);
-        var task = query is null ? null : new TaskQueryParser().Parse(query);
+        var task = query is null ? null : _parser.Parse(query);
         return task is null ? null : _oracle.Score(task, reply);
     }
 }

@@ -286,7 +286,7 @@ public sealed class LocalGenerator : ITextGenerator
         var realLength = mask.sum(1, type: ScalarType.Int64);                          // (B)
         var eos = tensor(_eosIds, device: device);
         var pad = tensor(_padId, device: device);
-        using var cache = _model.CreateCache(rows, promptLength + maxNew);
+        using var cache = _model.CreateCache(rows, promptLength + maxNew, _options.FusedDecoding);
         var outTokens = full(rows, maxNew, _padId, dtype: ScalarType.Int64, device: device);
         var outLogProbs = zeros(rows, maxNew, dtype: ScalarType.Float32, device: device);
         var finished = zeros(rows, dtype: ScalarType.Bool, device: device);

@@ -12,6 +12,13 @@ public sealed record LocalGeneratorOptions
     /// </summary>
     public int StopCheckInterval { get; init; } = 8;
 
+    /// <summary>
+    /// Decode on fused projection weights (<see cref="Models.Llama.KvCache.FusedWeights"/>): about half the LibTorch calls
+    /// per step, for a second copy of the attention and MLP weights while a batch decodes. Default true; turn it off
+    /// when that copy does not fit in memory.
+    /// </summary>
+    public bool FusedDecoding { get; init; } = true;
+
     /// <summary>Prepend the tokenizer's BOS token to every prompt (when it has one). Default true, as LLaMA models expect.</summary>
     public bool AddBos { get; init; } = true;
 }

@@ -4,35 +4,52 @@ using static TorchSharp.torch;
 namespace Almost.Models.Llama;
 
 /// <summary>
-/// A preallocated key/value cache: one (B, kv_heads, max_length, head_dim) buffer per layer for keys and for values.
-/// Each forward writes its new positions in place, so decoding never concatenates (no per-step reallocation).
+/// A preallocated key/value cache: one (B, 2 × kv_heads, max_length, head_dim) buffer per layer, keys in the first
+/// kv_heads rows and values in the rest. Each forward writes its new positions in place, so decoding never
+/// concatenates (no per-step reallocation), and the fused decode path writes a layer's keys and values in one copy.
 /// </summary>
 /// <remarks>
-/// The cache is filled left to right for the whole batch at once: <see cref="Length"/> counts the filled positions,
-/// including any left padding of a batch (the attention mask hides those).
+/// <para>The cache is filled left to right for the whole batch at once: <see cref="Length"/> counts the filled
+/// positions, including any left padding of a batch (the attention mask hides those).</para>
+/// <para>With <see cref="FusedWeights"/> on, the first no-grad forward through the cache takes a fused copy of the
+/// model's projection weights (query/key/value as one matrix, gate/up as one, norms folded in; see
+/// <see cref="FusedDecoder"/>), which every later forward through the cache reuses. A cache therefore belongs to one
+/// state of the weights — as its cached keys and values already do: after a training step changes the weights,
+/// <see cref="Reset"/> the cache (which drops the copy) or create a new one.</para>
 /// </remarks>
 public sealed class KvCache : IDisposable
 {
-    private readonly Tensor[] _keys;
-    private readonly Tensor[] _values;
+    private readonly Tensor[] _keyValues;
+    private readonly Tensor[] _keys;     // views of the first kv_heads rows of _keyValues
+    private readonly Tensor[] _values;   // views of the last kv_heads rows
+    private readonly long _kvHeads;
     private long _pending;
+    private FusedDecoder? _fused;
 
     /// <summary>Allocates the cache for a batch of <paramref name="batchSize"/> rows and up to <paramref name="maxLength"/> positions.</summary>
-    public KvCache(LlamaConfig config, long batchSize, long maxLength, ScalarType dtype, Device device)
+    /// <param name="config">The model's architecture.</param>
+    /// <param name="batchSize">Rows of every forward through the cache.</param>
+    /// <param name="maxLength">Positions the cache can hold (prompt and new tokens).</param>
+    /// <param name="dtype">The model's dtype.</param>
+    /// <param name="device">The model's device.</param>
+    /// <param name="fusedWeights">Decode through fused projection weights (<see cref="FusedWeights"/>).</param>
+    public KvCache(LlamaConfig config, long batchSize, long maxLength, ScalarType dtype, Device device, bool fusedWeights = true)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
         BatchSize = batchSize;
         MaxLength = maxLength;
+        FusedWeights = fusedWeights;
+        _kvHeads = config.KeyValueHeads;
+        _keyValues = new Tensor[config.NumHiddenLayers];
         _keys = new Tensor[config.NumHiddenLayers];
         _values = new Tensor[config.NumHiddenLayers];
         for (var i = 0; i < config.NumHiddenLayers; i++)
         {
-            _keys[i] = zeros([batchSize, config.KeyValueHeads, maxLength, config.HeadDimension], dtype: dtype, device: device);
-            _values[i] = zeros([batchSize, config.KeyValueHeads, maxLength, config.HeadDimension], dtype: dtype, device: device);
-            _keys[i].DetachFromDisposeScope();
-            _values[i].DetachFromDisposeScope();
+            _keyValues[i] = zeros([batchSize, 2 * _kvHeads, maxLength, config.HeadDimension], dtype: dtype, device: device).DetachFromDisposeScope();
+            _keys[i] = _keyValues[i].narrow(1, 0, _kvHeads).DetachFromDisposeScope();
+            _values[i] = _keyValues[i].narrow(1, _kvHeads, _kvHeads).DetachFromDisposeScope();
         }
     }
 
@@ -45,11 +62,33 @@ public sealed class KvCache : IDisposable
     /// <summary>Positions filled so far.</summary>
     public long Length { get; private set; }
 
-    /// <summary>Forgets every cached position (the buffers are kept for reuse).</summary>
+    /// <summary>
+    /// Whether no-grad forwards through this cache run the fused decode path: 3–4 large matrix products per layer
+    /// instead of 7 projections, one rotary call for queries and keys, one cache write, and no per-module dispose
+    /// scopes. It costs a second copy of the projection weights while the cache lives (a few MB for TinyWorld's zoo;
+    /// for a large model on a small GPU, turn it off). Forwards with gradients always take the module path.
+    /// </summary>
+    public bool FusedWeights { get; }
+
+    /// <summary>Forgets every cached position and the fused copy of the weights (the buffers are kept for reuse).</summary>
     public void Reset()
     {
         Length = 0;
         _pending = 0;
+        _fused?.Dispose();
+        _fused = null;
+    }
+
+    /// <summary>The fused copy of <paramref name="model"/>'s weights, taken on first use (and again for another model).</summary>
+    internal FusedDecoder FusedDecoderFor(LlamaModel model)
+    {
+        if (_fused is null || !_fused.IsFor(model))
+        {
+            _fused?.Dispose();
+            _fused = FusedDecoder.Create(model);
+        }
+
+        return _fused;
     }
 
     /// <summary>
@@ -59,16 +98,7 @@ public sealed class KvCache : IDisposable
     internal (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
     {
         var t = keys.shape[2];
-        if (Length + t > MaxLength)
-        {
-            throw new InvalidOperationException($"KV cache overflow: {Length} cached + {t} new positions > capacity {MaxLength}.");
-        }
-
-        if (keys.shape[0] != BatchSize)
-        {
-            throw new ArgumentException($"KV cache holds {BatchSize} rows but the forward has {keys.shape[0]}.");
-        }
-
+        CheckForward(keys.shape[0], t);
         using (no_grad())
         {
             _keys[layer].narrow(2, Length, t).copy_(keys);
@@ -77,6 +107,32 @@ public sealed class KvCache : IDisposable
 
         _pending = t;
         return (_keys[layer].narrow(2, 0, Length + t), _values[layer].narrow(2, 0, Length + t));
+    }
+
+    /// <summary>
+    /// Writes the <paramref name="t"/> new positions of layer <paramref name="layer"/>, given as one (B, 2 × kv_heads,
+    /// T, head_dim) tensor (keys first), in one copy; returns views of everything cached for that layer. The caller
+    /// checked the forward's shape (<see cref="CheckForward"/>) once for all layers.
+    /// </summary>
+    internal (Tensor Keys, Tensor Values) AppendKeyValues(int layer, Tensor keyValues, long t)
+    {
+        _keyValues[layer].narrow(2, Length, t).copy_(keyValues);
+        _pending = t;
+        return (_keys[layer].narrow(2, 0, Length + t), _values[layer].narrow(2, 0, Length + t));
+    }
+
+    /// <summary>Throws when a forward of <paramref name="batch"/> rows and <paramref name="t"/> new positions does not fit.</summary>
+    internal void CheckForward(long batch, long t)
+    {
+        if (Length + t > MaxLength)
+        {
+            throw new InvalidOperationException($"KV cache overflow: {Length} cached + {t} new positions > capacity {MaxLength}.");
+        }
+
+        if (batch != BatchSize)
+        {
+            throw new ArgumentException($"KV cache holds {BatchSize} rows but the forward has {batch}.");
+        }
     }
 
     /// <summary>Marks the positions written by the last forward as filled; called by the model once every layer ran.</summary>
@@ -89,7 +145,9 @@ public sealed class KvCache : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var t in _keys.Concat(_values))
+        _fused?.Dispose();
+        _fused = null;
+        foreach (var t in _keys.Concat(_values).Concat(_keyValues))
         {
             t.Dispose();
         }

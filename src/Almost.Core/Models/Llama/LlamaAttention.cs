@@ -17,7 +17,6 @@ internal sealed class LlamaAttention : nn.Module
 #pragma warning restore IDE1006
     private readonly int _heads;
     private readonly int _kvHeads;
-    private readonly int _groups;   // query heads per key/value head
     private readonly int _headDim;
     private readonly int _layer;
 
@@ -26,7 +25,6 @@ internal sealed class LlamaAttention : nn.Module
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.KeyValueHeads;
-        _groups = _heads / _kvHeads;
         _headDim = config.HeadDimension;
         _layer = layerIndex;
         q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias);
@@ -55,35 +53,43 @@ internal sealed class LlamaAttention : nn.Module
             (k, v) = cache.Append(_layer, k, v);                                      // (B, KV, S, D)
         }
 
-        Tensor y;
-        if (_kvHeads == _heads)
-        {
-            y = Attend(q, k, v, mask, causal: t > 1);                                 // (B, H, T, D)
-        }
-        else if (mask is null && t > 1)
-        {
-            // Plain causal attention over fresh keys only (training, a prefill without padding): the kernel's causal
-            // path needs one row per head, so the keys are repeated here once. This copy is the size of the new keys,
-            // not of a cache. Each key/value head serves heads/kv_heads consecutive query heads (HF's repeat_kv layout).
-            k = k.repeat_interleave(_groups, dim: 1);
-            v = v.repeat_interleave(_groups, dim: 1);
-            y = Attend(q, k, v, mask: null, causal: true);
-        }
-        else
-        {
-            // Grouped-query attention without copying keys or values (the whole cache, when decoding): the query heads
-            // that share a key/value head become extra query rows of that head, (B, KV, G*T, D), and the mask is
-            // repeated over the G groups (it is small: one bool per query row and key).
-            var grouped = q.reshape(b, _kvHeads, _groups * t, _headDim);
-            var groupedMask = mask?.unsqueeze(2).expand(-1, -1, _groups, -1, -1).reshape(mask.shape[0], 1, _groups * t, mask.shape[^1]);
-            y = Attend(grouped, k, v, groupedMask, causal: false).reshape(b, _heads, t, _headDim);
-        }
-
+        var y = Attend(q, k, v, mask, b, t, _heads, _kvHeads, _headDim);                // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, _heads * _headDim);
         return o_proj.forward(y).MoveToOuterDisposeScope();
     }
 
-    private static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal) => mask is null
+    /// <summary>The query, key, value and output projections (read by <see cref="FusedDecoder"/>).</summary>
+    internal (Linear Q, Linear K, Linear V, Linear O) Projections => (q_proj, k_proj, v_proj, o_proj);
+
+    /// <summary>
+    /// Attention of queries <paramref name="q"/> (B, H, T, D) over keys and values (B, KV, S, D); returns (B, H, T, D).
+    /// <paramref name="mask"/> as in <see cref="forward"/>; null with T &gt; 1 means plain causal over fresh keys (S = T).
+    /// </summary>
+    internal static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, long b, long t, int heads, int kvHeads, int headDim)
+    {
+        if (kvHeads == heads)
+        {
+            return Sdpa(q, k, v, mask, causal: t > 1);
+        }
+
+        var groups = heads / kvHeads;
+        if (mask is null && t > 1)
+        {
+            // Plain causal attention over fresh keys only (training, a prefill without padding): the kernel's causal
+            // path needs one row per head, so the keys are repeated here once. This copy is the size of the new keys,
+            // not of a cache. Each key/value head serves heads/kv_heads consecutive query heads (HF's repeat_kv layout).
+            return Sdpa(q, k.repeat_interleave(groups, dim: 1), v.repeat_interleave(groups, dim: 1), mask: null, causal: true);
+        }
+
+        // Grouped-query attention without copying keys or values (the whole cache, when decoding): the query heads
+        // that share a key/value head become extra query rows of that head, (B, KV, G*T, D), and the mask is
+        // repeated over the G groups (it is small: one bool per query row and key).
+        var grouped = q.reshape(b, kvHeads, groups * t, headDim);
+        var groupedMask = mask?.unsqueeze(2).expand(-1, -1, groups, -1, -1).reshape(mask.shape[0], 1, groups * t, mask.shape[^1]);
+        return Sdpa(grouped, k, v, groupedMask, causal: false).reshape(b, heads, t, headDim);
+    }
+
+    private static Tensor Sdpa(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal) => mask is null
         ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: causal)
         : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask);
 }

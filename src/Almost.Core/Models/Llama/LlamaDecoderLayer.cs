@@ -23,6 +23,10 @@ internal sealed class LlamaDecoderLayer : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>The block's modules (read by <see cref="FusedDecoder"/>).</summary>
+    internal (LlamaAttention Attention, LlamaMlp Mlp, RmsNorm InputNorm, RmsNorm PostAttentionNorm) Modules =>
+        (self_attn, mlp, input_layernorm, post_attention_layernorm);
+
     /// <summary>Runs the block on <paramref name="x"/> (B, T, C).</summary>
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
     {

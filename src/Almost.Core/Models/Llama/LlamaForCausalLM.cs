@@ -255,6 +255,10 @@ public sealed class LlamaForCausalLM : nn.Module
     }
 
     /// <summary>A KV cache for this model, on its device and in its dtype.</summary>
-    public KvCache CreateCache(long batchSize, long maxLength) =>
-        new(Config, batchSize, maxLength, DType, Device);
+    /// <param name="batchSize">Rows of every forward through the cache.</param>
+    /// <param name="maxLength">Positions it can hold (prompt and new tokens).</param>
+    /// <param name="fusedWeights">Run no-grad forwards through the cache on fused weights (<see cref="KvCache.FusedWeights"/>). Default true.</param>
+    /// <returns>The cache; the caller disposes it.</returns>
+    public KvCache CreateCache(long batchSize, long maxLength, bool fusedWeights = true) =>
+        new(Config, batchSize, maxLength, DType, Device, fusedWeights);
 }

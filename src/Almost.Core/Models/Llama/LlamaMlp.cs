@@ -22,6 +22,9 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The gate, up and down projections (read by <see cref="FusedDecoder"/>).</summary>
+    internal (Linear Gate, Linear Up, Linear Down) Projections => (gate_proj, up_proj, down_proj);
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {

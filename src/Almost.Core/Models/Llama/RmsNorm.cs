@@ -31,10 +31,23 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        return (weight * Normalize(x, _eps)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The epsilon added to the mean square.</summary>
+    internal double Epsilon => _eps;
+
+    /// <summary>
+    /// <paramref name="x"/> divided by its root mean square over the last dimension, statistics in fp32, the result in
+    /// <paramref name="x"/>'s dtype: the norm without its scale (which <see cref="FusedDecoder"/> folds into the next
+    /// projection). Leaves its intermediates in the caller's dispose scope.
+    /// </summary>
+    internal static Tensor Normalize(Tensor x, double eps)
+    {
         var inputDtype = x.dtype;
         var h = inputDtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
         var variance = h.square().mean([-1L], keepdim: true);
-        h = h * (variance + _eps).rsqrt_();
-        return (weight * (inputDtype == ScalarType.Float32 ? h : h.to(inputDtype))).MoveToOuterDisposeScope();
+        h = h * variance.add_(eps).rsqrt_();
+        return inputDtype == ScalarType.Float32 ? h : h.to(inputDtype);
     }
 }

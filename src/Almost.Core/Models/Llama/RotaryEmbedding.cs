@@ -86,6 +86,22 @@ internal sealed class RotaryEmbedding : IDisposable
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }
 
+    /// <summary>
+    /// Cosines and sign-folded sines for <see cref="ApplyFused"/>, each (B, T, 1, head_dim) in <paramref name="dtype"/>
+    /// (heads-last layout, broadcast over heads). The sine's first half is negated, so that <c>rotate_half(x) * sin</c>
+    /// becomes <c>roll(x, D/2) * sin'</c>: one call instead of two slices, a negation and a concatenation.
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) ComputeFused(Tensor positionIds, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * InverseFrequencyTensor(positionIds.device);   // (B, T, D/2)
+        var cosHalf = freqs.cos();
+        var sinHalf = freqs.sin();
+        var cos = cat([cosHalf, cosHalf], -1).unsqueeze(2).to(dtype);
+        var sin = cat([-sinHalf, sinHalf], -1).unsqueeze(2).to(dtype);
+        return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+    }
+
     private Tensor InverseFrequencyTensor(Device device)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -115,6 +131,14 @@ internal sealed class RotaryEmbedding : IDisposable
         _disposed = true;
         Interlocked.Exchange(ref _invFreqTensor, null)?.Dispose();
     }
+
+    /// <summary>
+    /// Applies the rotation to <paramref name="x"/> (B, T, heads, D) with <see cref="ComputeFused"/>'s tables:
+    /// <c>x * cos + roll(x, D/2) * sin'</c>, which equals <c>x * cos + rotate_half(x) * sin</c>. Three LibTorch calls (<paramref name="headDim"/> is passed, not read from a shape: each shape read is a call too).
+    /// Leaves the result in the caller's dispose scope.
+    /// </summary>
+    public static Tensor ApplyFused(Tensor x, Tensor cos, Tensor signedSin, long headDim) =>
+        (x * cos).addcmul_(x.roll(headDim / 2, -1), signedSin, 1);
 
     /// <summary>Applies the rotation to <paramref name="x"/> (B, H, T, D): <c>x * cos + rotate_half(x) * sin</c>.</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)

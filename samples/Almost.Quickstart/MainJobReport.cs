@@ -31,6 +31,7 @@ internal sealed record MainJobNumbers
     public required IReadOnlyList<PpoTracePoint> PpoTrace { get; init; }
     public required Dictionary<string, DifferenceNumbers> PairedDifferences { get; init; }
     public required Dictionary<string, SelectionNumbers> SelfPlaySelection { get; init; }
+    public required double SelfPlayConsensusWeight { get; init; }
 }
 
 internal sealed record SystemScore(double Mean, double Lower, double Upper, int Tasks);
@@ -45,11 +46,13 @@ internal sealed record TaxNumbers(double HeldOutLoss, double AtlasCorrectness);
 internal sealed record DifferenceNumbers(double Mean, double Lower, double Upper, int Tasks);
 
 /// <summary>
-/// What the reward model's best-of-N pick gained in self-play, by the oracle, on the turns whose query the oracle can
-/// grade: the mean of all candidates (a random pick), the RM's pick, the oracle's own pick (the ceiling), and the RM's
+/// What the best-of-N selection gained in self-play, by the oracle, on the turns whose query the oracle can grade: the
+/// mean of all candidates (a random pick), the kept candidate, what the reward model alone would have picked (its
+/// argmax), what the candidates' consensus alone would have picked, the oracle's own pick (the ceiling), and the RM's
 /// accuracy on candidate pairs of the same turn that the oracle separates.
 /// </summary>
-internal sealed record SelectionNumbers(int Turns, double Random, double RmPick, double OraclePick, double PairAccuracy, int Pairs);
+internal sealed record SelectionNumbers(
+    int Turns, double Random, double Kept, double RmPick, double ConsensusPick, double OraclePick, double PairAccuracy, int Pairs);
 
 /// <summary>Builds and writes the main job's report: the oracle's view of every system, win rates, label agreement, RM accuracy, alignment tax.</summary>
 internal static class MainJobReport
@@ -167,12 +170,13 @@ internal static class MainJobReport
             PpoTrace = PpoTracePoint.Load(pipeline.PathOf("policies", "almost_ppo", "oracle_trace.jsonl")),
             PairedDifferences = differences,
             SelfPlaySelection = selection,
+            SelfPlayConsensusWeight = options.SelfPlayConsensusWeight,
         };
     }
 
     private static SelectionNumbers? SelectionOf(PolicyEvaluation audit, IReadOnlyList<SelfPlayRecord> records)
     {
-        double random = 0, picked = 0, best = 0;
+        double random = 0, kept = 0, rmPick = 0, consensusPick = 0, best = 0;
         int turns = 0, pairs = 0, right = 0;
         foreach (var record in records)
         {
@@ -194,7 +198,9 @@ internal static class MainJobReport
                 var oracle = scores.Select(s => s!.Value).ToArray();
                 turns++;
                 random += oracle.Average();
-                picked += oracle[turn.ChosenIndex];
+                kept += oracle[turn.ChosenIndex];
+                rmPick += oracle[ArgMax(turn.CandidateScores)];
+                consensusPick += oracle[ArgMax(CandidateConsensus.Of(candidates))];
                 best += oracle.Max();
                 for (int i = 0; i < oracle.Length; i++)
                 {
@@ -210,7 +216,25 @@ internal static class MainJobReport
             }
         }
 
-        return turns == 0 ? null : new SelectionNumbers(turns, random / turns, picked / turns, best / turns, pairs == 0 ? double.NaN : right / (double)pairs, pairs);
+        return turns == 0
+            ? null
+            : new SelectionNumbers(turns, random / turns, kept / turns, rmPick / turns, consensusPick / turns, best / turns,
+                pairs == 0 ? double.NaN : right / (double)pairs, pairs);
+    }
+
+    /// <summary>Index of the first maximum (the selection's own tie rule).</summary>
+    private static int ArgMax(IReadOnlyList<double> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Count; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
     }
 
     public static void Write(string output, MainJobNumbers n, StageRunner stages, Action<string>? log = null)
@@ -262,11 +286,11 @@ internal static class MainJobReport
 
         if (n.SelfPlaySelection.Count > 0)
         {
-            md.AppendLine().AppendLine("Self-play selection, by the oracle on the gradable turns (random = mean of the N candidates, RM pick = the kept one, oracle pick = the ceiling):").AppendLine();
-            md.AppendLine("| self-play | turns | random | RM pick | oracle pick | RM accuracy on separable candidate pairs |").AppendLine("| --- | --- | --- | --- | --- | --- |");
+            md.AppendLine().AppendLine($"Self-play selection, by the oracle on the gradable turns (random = mean of the N candidates, kept = the selection's pick with consensus weight {n.SelfPlayConsensusWeight.ToString(CultureInfo.InvariantCulture)}, RM pick = the reward model's argmax alone, consensus pick = the candidates' agreement alone, oracle pick = the ceiling):").AppendLine();
+            md.AppendLine("| self-play | turns | random | kept | RM pick | consensus pick | oracle pick | RM accuracy on separable candidate pairs |").AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
             foreach (var (name, sel) in n.SelfPlaySelection)
             {
-                md.AppendLine($"| {name} | {sel.Turns} | {F(sel.Random)} | {F(sel.RmPick)} | {F(sel.OraclePick)} | {F(sel.PairAccuracy)} ({sel.Pairs} pairs) |");
+                md.AppendLine($"| {name} | {sel.Turns} | {F(sel.Random)} | {F(sel.Kept)} | {F(sel.RmPick)} | {F(sel.ConsensusPick)} | {F(sel.OraclePick)} | {F(sel.PairAccuracy)} ({sel.Pairs} pairs) |");
             }
         }
 

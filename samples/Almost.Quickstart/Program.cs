@@ -1,5 +1,5 @@
 // The main job: the ALMoST pipeline on TinyWorld, end to end, then judged by the hidden oracle.
-//   bash eng/run-main.sh [--output DIR] [--fast] [--seed N] [--threads N] [--generator local|llamacpp]
+//   bash eng/run-main.sh [--output DIR] [--fast] [--seed N] [--threads N] [--generator local|llamacpp] [--consensus-weight W]
 // Stages 1–9 use only the world files and the zoo (Almost.TinyWorld.Pipeline, which cannot see the oracle); the
 // evaluation at the end uses the audit. Every stage writes its artifacts under --output (default out/main) and is
 // skipped on a rerun once finished, so a crashed run resumes. See docs/pipeline.md.
@@ -19,6 +19,12 @@ var options = (args.Contains("--fast") ? PipelineOptions.Fast(output) : Pipeline
     Seed = long.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture),
     FrozenGenerator = Enum.Parse<FrozenGeneratorBackend>(Option("--generator", "local"), ignoreCase: true), // local or llamacpp
 };
+if (args.Contains("--consensus-weight"))
+{
+    // Self-play keeps argmax(reward + W × consensus); 0 is the paper's reward-model argmax (PipelineOptions has the default's measurement).
+    options = options with { SelfPlayConsensusWeight = double.Parse(Option("--consensus-weight", ""), CultureInfo.InvariantCulture) };
+}
+
 TorchNative.EnsureLoaded();
 torch.set_num_threads(int.Parse(Option("--threads", Math.Min(2, Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
 var clock = Stopwatch.StartNew();

@@ -253,7 +253,10 @@ public sealed class TinyWorldPipeline : IDisposable
             new SelfPlayRole(FrozenGenerator(Options.QueryModel), preamble, sampling with { MaxNewTokens = 32 }),
             new SelfPlayRole(FrozenGenerator(Options.PolicyModel), preamble, sampling),
             rewardModel,
-            new SelfPlayOptions { CandidatesPerTurn = candidates, MaxTurns = 2, Seed = Options.Seed, ChunkSize = 32 });
+            new SelfPlayOptions
+            {
+                CandidatesPerTurn = candidates, MaxTurns = 2, Seed = Options.Seed, ChunkSize = 32, ConsensusWeight = Options.SelfPlayConsensusWeight,
+            });
         var opening = Enumerable.Range(0, Options.Dialogues).Select(i => queries[i % queries.Count].Text).ToList();
         var path = PathOf($"selfplay_{name}.jsonl");
         await play.RunAsync(opening, path, progress, cancellationToken);

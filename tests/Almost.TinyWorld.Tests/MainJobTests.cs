@@ -47,10 +47,13 @@ public sealed class MainJobTests
 
             root.GetProperty("almost_sft").GetDouble().Should().BeInRange(0, 1);
 
-            // What the fast run's fixed seed shows of the method (measured 0.678 vs 0.614; 100 % vs 86.8 %; 0.764 vs
-            // 0.721). almost_sft > vanilla_best is not asserted: it does not hold at this size (docs/pipeline.md).
+            // What the fast run's fixed seed shows of the method (measured with 1 and 2 threads alike: almost_sft 0.720,
+            // vanilla_best 0.693, vanilla_0shot 0.614; labels 100 % vs 86.8 %; self-play kept 0.766, RM argmax 0.756,
+            // random 0.715). Point estimates on 60 tasks: the paired interval of almost_sft − vanilla_best
+            // (−0.015 to +0.068) still includes 0 (docs/pipeline.md).
             var details = root.GetProperty("details");
             double Mean(string system) => details.GetProperty("systems").GetProperty(system).GetProperty("mean").GetDouble();
+            Mean("almost_sft").Should().BeGreaterThan(Mean("vanilla_best"), "ALMoST-SFT beats the best prompted configuration by the oracle");
             Mean("almost_sft").Should().BeGreaterThan(Mean("vanilla_0shot") + 0.02, "SFT on self-play moves the policy from its 0-shot start");
             double Agreement(string stage) => details.GetProperty("synthetic_label_agreement").GetProperty(stage).GetProperty("agreement").GetDouble();
             Agreement("validated").Should().BeGreaterThanOrEqualTo(Agreement("filtered"), "post-validation keeps the comparisons the oracle agrees with");
@@ -58,6 +61,8 @@ public sealed class MainJobTests
             var selection = root.GetProperty("self_play_selection").GetProperty("almost");
             selection.GetProperty("rm_pick").GetDouble().Should().BeGreaterThan(selection.GetProperty("random").GetDouble(),
                 "the reward model's best of N beats a random candidate by the oracle");
+            selection.GetProperty("kept").GetDouble().Should().BeGreaterThan(selection.GetProperty("random").GetDouble(),
+                "the kept candidate (reward + consensus) beats a random candidate by the oracle");
             root.GetProperty("paired_differences").GetProperty("almost_sft_minus_vanilla_best").GetProperty("tasks").GetInt32().Should().Be(60);
             root.GetProperty("win_rates").GetProperty("almost_sft_over_vanilla_best").GetProperty("wins").GetInt32().Should().BeGreaterThanOrEqualTo(0);
             var markdown = File.ReadAllText(Path.Combine(output, "report.md"));

@@ -77,6 +77,7 @@ public sealed class ReportPlotsTests : IDisposable
             PpoTrace = [],
             PairedDifferences = [],
             SelfPlaySelection = [],
+            SelfPlayConsensusWeight = 0,
         };
 
         FluentActions.Invoking(() => TrainingMetrics.Read(path, "loss"))

@@ -10,7 +10,8 @@ namespace Almost.Synthetic.SelfPlay;
 
 /// <summary>
 /// Reward-model-guided self-play (RMSP, ALMoST stage 2): a prompted user simulator and a prompted assistant talk for a
-/// few turns; at every assistant turn N candidates are sampled and the <see cref="IRewardModel"/>'s best is kept. The
+/// few turns; at every assistant turn N candidates are sampled and the <see cref="IRewardModel"/>'s best is kept
+/// (optionally weighed with the candidates' agreement, <see cref="SelfPlayOptions.ConsensusWeight"/>). The
 /// dialogues are the synthetic demonstrations for supervised fine-tuning.
 /// </summary>
 /// <remarks>
@@ -188,10 +189,11 @@ public sealed class RewardModelSelfPlay
                 int d = active[a], n = replies[a].Length;
                 var candidateScores = scores.Skip(offset).Take(n).ToArray();
                 offset += n;
+                var consensus = _options.ConsensusWeight > 0 ? CandidateConsensus.Of(replies[a]) : null;
                 int best = 0;
                 for (int c = 1; c < n; c++)
                 {
-                    if (candidateScores[c] > candidateScores[best])
+                    if (Selection(candidateScores, consensus, c) > Selection(candidateScores, consensus, best))
                     {
                         best = c;
                     }
@@ -203,7 +205,7 @@ public sealed class RewardModelSelfPlay
                 }
 
                 dialogues[d].Add(ChatMessage.Assistant(replies[a][best]));
-                turns[d].Add(new SelfPlayTurn(best, candidateScores[best], candidateScores, replies[a]));
+                turns[d].Add(new SelfPlayTurn(best, candidateScores[best], candidateScores, replies[a], consensus));
                 stillActive.Add(d);
             }
 
@@ -259,4 +261,8 @@ public sealed class RewardModelSelfPlay
     }
 
     private static string Id(int index) => index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>What the selection maximises: the reward, plus the weighted consensus when it is on.</summary>
+    private double Selection(double[] rewards, double[]? consensus, int candidate) =>
+        consensus is null ? rewards[candidate] : rewards[candidate] + _options.ConsensusWeight * consensus[candidate];
 }

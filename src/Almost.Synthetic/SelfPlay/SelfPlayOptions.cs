@@ -31,6 +31,16 @@ public sealed record SelfPlayOptions
     /// </summary>
     public int MinReplyLength { get; init; } = 1;
 
+    /// <summary>
+    /// Weight of the candidates' agreement in the selection: the kept candidate maximises
+    /// <c>reward + ConsensusWeight × consensus</c>, where consensus is its mean ROUGE-L F1 with the turn's other
+    /// candidates (<see cref="CandidateConsensus"/>). Default 0: the paper's rule, the reward model's argmax. A large
+    /// weight picks by consensus and breaks near-ties by reward (minimum-Bayes-risk selection); the TinyWorld main job
+    /// uses 8, chosen on train-split tasks (docs/pipeline.md), because its small reward model separates samples of one
+    /// configuration barely better than chance.
+    /// </summary>
+    public double ConsensusWeight { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()
     {
@@ -47,6 +57,11 @@ public sealed record SelfPlayOptions
         if (ChunkSize < 1)
         {
             throw new ArgumentException($"SelfPlayOptions.ChunkSize must be >= 1 (got {ChunkSize}).", nameof(ChunkSize));
+        }
+
+        if (!(ConsensusWeight >= 0) || double.IsInfinity(ConsensusWeight))
+        {
+            throw new ArgumentException($"SelfPlayOptions.ConsensusWeight must be finite and >= 0 (got {ConsensusWeight}).", nameof(ConsensusWeight));
         }
 
         if (MinReplyLength < 1)

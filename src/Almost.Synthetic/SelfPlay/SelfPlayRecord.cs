@@ -40,7 +40,12 @@ public sealed record SelfPlayRecord
 /// what the selection gained (the kept reply against a random or the best candidate by another judge), and make each
 /// turn's candidates usable as preference pairs.
 /// </param>
-public sealed record SelfPlayTurn(int ChosenIndex, double ChosenScore, IReadOnlyList<double> CandidateScores, IReadOnlyList<string>? Candidates = null);
+/// <param name="Consensus">
+/// Each candidate's agreement with the others (<see cref="CandidateConsensus"/>) when the selection weighed it
+/// (<see cref="SelfPlayOptions.ConsensusWeight"/> &gt; 0); null when the reward alone chose.
+/// </param>
+public sealed record SelfPlayTurn(
+    int ChosenIndex, double ChosenScore, IReadOnlyList<double> CandidateScores, IReadOnlyList<string>? Candidates = null, IReadOnlyList<double>? Consensus = null);
 
 /// <summary>Progress of a self-play run.</summary>
 /// <param name="CompletedDialogues">Dialogues written so far (including those of an earlier, interrupted run).</param>

@@ -200,7 +200,7 @@ internal static class MainJobReport
                 random += oracle.Average();
                 kept += oracle[turn.ChosenIndex];
                 rmPick += oracle[ArgMax(turn.CandidateScores)];
-                consensusPick += oracle[ArgMax(CandidateConsensus.Of(candidates))];
+                consensusPick += oracle[ArgMax(turn.Consensus ?? CandidateConsensus.Of(candidates))];   // recorded when the selection weighed it
                 best += oracle.Max();
                 for (int i = 0; i < oracle.Length; i++)
                 {

@@ -19,11 +19,11 @@ var options = (args.Contains("--fast") ? PipelineOptions.Fast(output) : Pipeline
     Seed = long.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture),
     FrozenGenerator = Enum.Parse<FrozenGeneratorBackend>(Option("--generator", "local"), ignoreCase: true), // local or llamacpp
 };
-if (args.Contains("--consensus-weight"))
+// Self-play keeps argmax(reward + W × consensus); 0 is the paper's reward-model argmax (PipelineOptions has the default's measurement).
+options = options with
 {
-    // Self-play keeps argmax(reward + W × consensus); 0 is the paper's reward-model argmax (PipelineOptions has the default's measurement).
-    options = options with { SelfPlayConsensusWeight = double.Parse(Option("--consensus-weight", ""), CultureInfo.InvariantCulture) };
-}
+    SelfPlayConsensusWeight = double.Parse(Option("--consensus-weight", options.SelfPlayConsensusWeight.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+};
 
 TorchNative.EnsureLoaded();
 torch.set_num_threads(int.Parse(Option("--threads", Math.Min(2, Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));

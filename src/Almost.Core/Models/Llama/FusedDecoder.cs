@@ -18,6 +18,7 @@ internal sealed class FusedDecoder : IDisposable
     private readonly FusedDecoderLayer[] _layers;
     private readonly int _rotatedHeads;
     private readonly int _plainHeads;
+    private readonly int _headDim;
 
     private FusedDecoder(LlamaModel model, RotaryEmbedding rotary, FusedDecoderLayer[] layers)
     {
@@ -26,6 +27,7 @@ internal sealed class FusedDecoder : IDisposable
         _layers = layers;
         _rotatedHeads = model.Config.NumAttentionHeads + model.Config.KeyValueHeads;
         _plainHeads = model.Config.KeyValueHeads;
+        _headDim = model.Config.HeadDimension;
     }
 
     /// <summary>Takes the fused copy of <paramref name="model"/>'s block weights.</summary>
@@ -69,8 +71,8 @@ internal sealed class FusedDecoder : IDisposable
         {
             // One new token: tables over all q/k/v heads (values get cos 1, sin 0), so each block rotates its whole
             // q/k/v output in one call. They are tiny at T = 1; for a prefill they would cost more than they save.
-            cos = cat([cos.expand(b, 1, _rotatedHeads, -1), ones([b, 1, _plainHeads, cos.shape[^1]], dtype: x.dtype, device: x.device)], 2);
-            sin = cat([sin.expand(b, 1, _rotatedHeads, -1), zeros([b, 1, _plainHeads, sin.shape[^1]], dtype: x.dtype, device: x.device)], 2);
+            cos = cat([cos.expand(b, 1, _rotatedHeads, -1), ones([b, 1, _plainHeads, _headDim], dtype: x.dtype, device: x.device)], 2);
+            sin = cat([sin.expand(b, 1, _rotatedHeads, -1), zeros([b, 1, _plainHeads, _headDim], dtype: x.dtype, device: x.device)], 2);
         }
 
         var h = x.view(b * t, -1);

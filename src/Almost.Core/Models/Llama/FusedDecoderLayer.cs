@@ -45,11 +45,11 @@ internal sealed class FusedDecoderLayer : IDisposable
         _qkvT = FoldTransposed([q.weight!, k.weight!, v.weight!], inputNorm.Weight);
         _qkvBias = Concat(q.bias, k.bias, v.bias);
         _oT = o.weight!.t().contiguous().DetachFromDisposeScope();
-        _oBias = o.bias?.detach().DetachFromDisposeScope();
+        _oBias = o.bias?.detach().clone().DetachFromDisposeScope();
         _gateUpT = FoldTransposed([gate.weight!, up.weight!], postNorm.Weight);
         _gateUpBias = Concat(gate.bias, up.bias);
         _downT = down.weight!.t().contiguous().DetachFromDisposeScope();
-        _downBias = down.bias?.detach().DetachFromDisposeScope();
+        _downBias = down.bias?.detach().clone().DetachFromDisposeScope();
     }
 
     /// <summary>

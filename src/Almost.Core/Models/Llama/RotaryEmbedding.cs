@@ -78,8 +78,7 @@ internal sealed class RotaryEmbedding : IDisposable
     public (Tensor Cos, Tensor Sin) Compute(Tensor positionIds, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var invFreq = InverseFrequencyTensor(positionIds.device);
-        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq;   // (B, T, D/2)
+        var freqs = Frequencies(positionIds);
         var emb = cat([freqs, freqs], -1).unsqueeze(1);                             // (B, 1, T, D)
         var cos = emb.cos().to(dtype);
         var sin = emb.sin().to(dtype);
@@ -94,13 +93,17 @@ internal sealed class RotaryEmbedding : IDisposable
     public (Tensor Cos, Tensor Sin) ComputeFused(Tensor positionIds, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * InverseFrequencyTensor(positionIds.device);   // (B, T, D/2)
+        var freqs = Frequencies(positionIds);
         var cosHalf = freqs.cos();
         var sinHalf = freqs.sin();
         var cos = cat([cosHalf, cosHalf], -1).unsqueeze(2).to(dtype);
         var sin = cat([-sinHalf, sinHalf], -1).unsqueeze(2).to(dtype);
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }
+
+    /// <summary>Angles (B, T, head_dim / 2) in fp32: each position times each inverse frequency.</summary>
+    private Tensor Frequencies(Tensor positionIds) =>
+        positionIds.to(ScalarType.Float32).unsqueeze(-1) * InverseFrequencyTensor(positionIds.device);
 
     private Tensor InverseFrequencyTensor(Device device)
     {

@@ -32,6 +32,7 @@ internal sealed record MainJobNumbers
     public required Dictionary<string, DifferenceNumbers> PairedDifferences { get; init; }
     public required Dictionary<string, SelectionNumbers> SelfPlaySelection { get; init; }
     public required double SelfPlayConsensusWeight { get; init; }
+    public required double SftReplayRatio { get; init; }
 }
 
 internal sealed record SystemScore(double Mean, double Lower, double Upper, int Tasks);
@@ -171,6 +172,7 @@ internal static class MainJobReport
             PairedDifferences = differences,
             SelfPlaySelection = selection,
             SelfPlayConsensusWeight = options.SelfPlayConsensusWeight,
+            SftReplayRatio = options.SftReplayRatio,
         };
     }
 
@@ -264,6 +266,9 @@ internal static class MainJobReport
         string S(double v) => v.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture);
         md.AppendLine("# ALMoST on TinyWorld: the main job's report").AppendLine();
         md.AppendLine($"Mean oracle score on {n.Systems["vanilla_best"].Tasks} eval-split tasks (95 % interval of the mean); vanilla_best = `{n.VanillaBestConfiguration}`.").AppendLine();
+        md.AppendLine(n.SftReplayRatio > 0
+            ? $"SFT replayed pretraining-sample tokens {n.SftReplayRatio.ToString(CultureInfo.InvariantCulture)} × the dialogues' trained tokens (every SFT policy alike); held-out loss and atlas correctness measure the alignment tax.\n"
+            : "SFT without pretraining replay (the paper's SFT); held-out loss and atlas correctness measure the alignment tax.\n");
         md.AppendLine("| system | oracle score | 95 % CI | held-out loss | atlas correctness |").AppendLine("| --- | --- | --- | --- | --- |");
         foreach (var (name, s) in n.Systems.OrderByDescending(s => s.Value.Mean))
         {

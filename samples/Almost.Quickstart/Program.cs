@@ -1,5 +1,6 @@
 // The main job: the ALMoST pipeline on TinyWorld, end to end, then judged by the hidden oracle.
 //   bash eng/run-main.sh [--output DIR] [--fast] [--seed N] [--threads N] [--generator local|llamacpp] [--consensus-weight W]
+//   [--replay-ratio R]
 // Stages 1–9 use only the world files and the zoo (Almost.TinyWorld.Pipeline, which cannot see the oracle); the
 // evaluation at the end uses the audit. Every stage writes its artifacts under --output (default out/main) and is
 // skipped on a rerun once finished, so a crashed run resumes. See docs/pipeline.md.
@@ -19,10 +20,13 @@ var options = (args.Contains("--fast") ? PipelineOptions.Fast(output) : Pipeline
     Seed = long.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture),
     FrozenGenerator = Enum.Parse<FrozenGeneratorBackend>(Option("--generator", "local"), ignoreCase: true), // local or llamacpp
 };
-// Self-play keeps argmax(reward + W × consensus); 0 is the paper's reward-model argmax (PipelineOptions has the default's measurement).
+// Self-play keeps argmax(reward + W × consensus); 0 is the paper's reward-model argmax. SFT replays pretraining-sample
+// tokens R times its dialogues' trained tokens; 0 is the paper's SFT. (PipelineOptions has the defaults' measurements.)
+double Number(string name, double fallback) => double.Parse(Option(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 options = options with
 {
-    SelfPlayConsensusWeight = double.Parse(Option("--consensus-weight", options.SelfPlayConsensusWeight.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+    SelfPlayConsensusWeight = Number("--consensus-weight", options.SelfPlayConsensusWeight),
+    SftReplayRatio = Number("--replay-ratio", options.SftReplayRatio),
 };
 
 TorchNative.EnsureLoaded();

@@ -278,15 +278,54 @@ public sealed class TinyWorldPipeline : IDisposable
             var start = World.ModelFolder(Options.PolicyModel);
             using var policy = LlamaForCausalLM.FromPretrained(start, new ModelOptions { Device = "cpu", DType = ScalarType.Float32 });
             var tokenizer = AlmostTokenizer.FromFolder(start);
+            var replay = await ReplayDocumentsAsync(demonstrations, tokenizer, cancellationToken);
             await new SftTrainer(policy, tokenizer, demonstrations, new SftTrainingOptions
             {
                 OutputDir = folder, LearningRate = Options.SftLearningRate, PerDeviceBatchSize = 16, Epochs = Options.SftEpochs, LoggingSteps = 5, SaveSteps = 100,
                 ResumeFromCheckpoint = true, Seed = Options.Seed, MaxLength = 256,
-            }).TrainAsync(progress, cancellationToken);
+            }, replayDocuments: replay).TrainAsync(progress, cancellationToken);
             CopyTokenizer(start, folder);
         }
 
         return folder;
+    }
+
+    /// <summary>
+    /// The pretraining-sample documents SFT replays (<see cref="PipelineOptions.SftReplayRatio"/>): the file's first
+    /// documents whose tokens reach the ratio times the demonstrations' trained tokens; none at ratio 0.
+    /// </summary>
+    /// <param name="demonstrations">The dialogues SFT trains on.</param>
+    /// <param name="tokenizer">The policy's tokenizer.</param>
+    /// <param name="cancellationToken">Stops the read.</param>
+    /// <returns>The documents.</returns>
+    /// <exception cref="InvalidDataException">The ratio asks for more tokens than the sample holds.</exception>
+    public async Task<IReadOnlyList<TextRecord>> ReplayDocumentsAsync(IReadOnlyList<ConversationRecord> demonstrations, AlmostTokenizer tokenizer,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(Options.SftReplayRatio);
+        if (Options.SftReplayRatio == 0)
+        {
+            return [];
+        }
+
+        var sft = new SftTokenizer(tokenizer);
+        long budget = (long)Math.Ceiling(Options.SftReplayRatio * demonstrations.Sum(d => sft.Encode(d).TargetCount));
+        var sample = await World.PretrainingSampleAsync(cancellationToken);
+        var taken = new List<TextRecord>();
+        long tokens = 0;
+        foreach (var document in sample)
+        {
+            if (tokens >= budget)
+            {
+                return taken;
+            }
+
+            taken.Add(document);
+            tokens += sft.Encode(document).InputIds.Length;
+        }
+
+        return tokens >= budget ? taken : throw new InvalidDataException(
+            $"{World.PretrainingSamplePath}: SftReplayRatio {Options.SftReplayRatio} asks for {budget} replay tokens; the sample holds {tokens}.");
     }
 
     /// <summary>Stage 8: PPO from an SFT policy against the reward model (critic from the reward model, or critic-free group baseline).</summary>

@@ -7,8 +7,9 @@ namespace Almost.TinyWorld.Zoo;
 
 /// <summary>
 /// <c>world</c>: writes the public world files a pipeline may read (see <see cref="TinyWorldFiles"/>) from the audit
-/// side, which knows the tasks: seed queries, the evaluation prompt set in every wording (no answers), and careful and
-/// sloppy demonstration dialogues of train-split tasks. Deterministic; the files are committed under <c>zoo/world/</c>.
+/// side, which knows the tasks: seed queries, the evaluation prompt set in every wording (no answers), careful and
+/// sloppy demonstration dialogues of train-split tasks, and the pretraining sample (the first encyclopedia and
+/// worked-example documents of the zoo's own training corpus). Deterministic; the files are committed under <c>zoo/world/</c>.
 /// </summary>
 internal static class WorldCommand
 {
@@ -29,6 +30,7 @@ internal static class WorldCommand
         var files = new TinyWorldFiles(Option("--zoo", TinyWorldFiles.FindZoo()));
         int seedTasks = int.Parse(Option("--seed-tasks", "30"), CultureInfo.InvariantCulture);
         int evalTasks = int.Parse(Option("--eval-tasks", "2000"), CultureInfo.InvariantCulture);
+        int sampleDocuments = int.Parse(Option("--pretraining-sample", "600"), CultureInfo.InvariantCulture);
         Directory.CreateDirectory(files.WorldFolder);
 
         var seeds = new TaskGenerator(SeedQuerySeed).Generate(TaskSplit.Train, seedTasks).Select(t => t.Query).Distinct().ToList();
@@ -45,7 +47,16 @@ internal static class WorldCommand
             await dialogues.SaveAsync(files.DemonstrationsPath(name), cancellationToken);
         }
 
-        Console.WriteLine($"world files in {files.WorldFolder}: {seeds.Count} seed queries, {evalWordings.Count} evaluation prompts, careful and sloppy demonstrations");
+        // The zoo's training corpus, regenerated from the options its manifest records (the same documents in the same
+        // order), knowledge documents only: the transcripts' mixed-quality personas are what alignment moves away from.
+        var corpus = ZooManifest.Load(files.ZooFolder).Corpus;
+        var sample = new CorpusGenerator(ZooCorpus.CorpusOptionsOf(corpus, corpus.Seed, TaskSplit.Train)).Generate(corpus.TrainDocuments)
+            .Where(d => d.Kind is CorpusDocumentKind.Encyclopedia or CorpusDocumentKind.WorkedExamples)
+            .Take(sampleDocuments).Select(d => new TextRecord { Text = d.Text }).ToList();
+        await JsonlWriter.WriteAllAsync(files.PretrainingSamplePath, sample, cancellationToken: cancellationToken);
+
+        Console.WriteLine($"world files in {files.WorldFolder}: {seeds.Count} seed queries, {evalWordings.Count} evaluation prompts, " +
+                          $"careful and sloppy demonstrations, {sample.Count} pretraining-sample documents");
         return 0;
     }
 }

@@ -6,8 +6,9 @@ namespace Almost.TinyWorld;
 /// The public files of TinyWorld that a pipeline may read — everything it needs and nothing that answers a task:
 /// the vanilla model zoo (<c>zoo/{tiny,small,base}</c>, each a Hugging Face folder with its tokenizer), seed queries
 /// (train-split task queries), the evaluation prompt set (eval-split queries in every template's wording, for
-/// decontamination only: no answers), and demonstration dialogues of two qualities (careful and sloppy, train-split
-/// tasks). The files under <c>zoo/world/</c> are written once by the zoo program's <c>world</c> verb (the audit side,
+/// decontamination only: no answers), demonstration dialogues of two qualities (careful and sloppy, train-split
+/// tasks), and a sample of the zoo's pretraining corpus (its encyclopedia and worked-example documents, for replay in
+/// SFT). The files under <c>zoo/world/</c> are written once by the zoo program's <c>world</c> verb (the audit side,
 /// which knows the answers) and committed.
 /// </summary>
 public sealed class TinyWorldFiles
@@ -46,6 +47,14 @@ public sealed class TinyWorldFiles
     /// <returns>The path.</returns>
     public string DemonstrationsPath(string quality) => Path.Combine(WorldFolder, $"demonstrations_{quality}.jsonl");
 
+    /// <summary>
+    /// The pretraining sample: TRL <c>text</c> records, the first encyclopedia and worked-example documents of the
+    /// corpus the zoo was pretrained on, in corpus order (its chat transcripts, of mixed quality, are left out: replaying
+    /// them would teach back the personas alignment removes). Encyclopedia entries describe the whole atlas, as in
+    /// pretraining; worked examples use train-split tasks only.
+    /// </summary>
+    public string PretrainingSamplePath => Path.Combine(WorldFolder, "pretraining_sample.jsonl");
+
     /// <summary>The Hugging Face folder of a zoo model.</summary>
     /// <param name="size">tiny, small or base.</param>
     /// <returns>The folder.</returns>
@@ -67,6 +76,19 @@ public sealed class TinyWorldFiles
     /// <summary>The evaluation prompt set (for decontamination).</summary>
     /// <returns>The prompts, in file order.</returns>
     public IReadOnlyList<string> EvaluationPrompts() => ReadLines(EvaluationPromptsPath);
+
+    /// <summary>The pretraining sample (<see cref="PretrainingSamplePath"/>), in file order.</summary>
+    /// <param name="cancellationToken">Stops the read.</param>
+    /// <returns>The documents.</returns>
+    /// <exception cref="FileNotFoundException">The file is missing.</exception>
+    /// <exception cref="JsonlFormatException">A line is not a non-empty <c>text</c> record.</exception>
+    /// <exception cref="InvalidDataException">The file holds no document.</exception>
+    public async Task<IReadOnlyList<TextRecord>> PretrainingSampleAsync(CancellationToken cancellationToken = default)
+    {
+        RequireWorldFile(PretrainingSamplePath);
+        var records = (await JsonlReader.ReadAllAsync<TextRecord>(PretrainingSamplePath, cancellationToken: cancellationToken).ConfigureAwait(false)).Records;
+        return records.Count > 0 ? records : throw new InvalidDataException($"{PretrainingSamplePath}: the file holds no document; expected one {{\"text\"}} record per line.");
+    }
 
     /// <summary>
     /// The zoo folder of this repository, found by walking up from <paramref name="start"/> (default: the current
@@ -93,13 +115,18 @@ public sealed class TinyWorldFiles
             $"No samples/Almost.TinyWorld/zoo/zoo.json above {start ?? Directory.GetCurrentDirectory()} or {AppContext.BaseDirectory}; pass the zoo folder explicitly.");
     }
 
-    private static IReadOnlyList<string> ReadLines(string path)
+    private static void RequireWorldFile(string path)
     {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException(
                 $"{path}: missing TinyWorld world file; write the world files with `dotnet run -c Release --project samples/Almost.TinyWorld.Zoo -- world`.", path);
         }
+    }
+
+    private static IReadOnlyList<string> ReadLines(string path)
+    {
+        RequireWorldFile(path);
 
         var lines = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         if (lines.Count == 0)

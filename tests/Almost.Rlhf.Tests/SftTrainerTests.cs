@@ -124,4 +124,85 @@ public class SftTrainerTests
             new SftTrainingOptions { OutputDir = "unused" });
         act.Should().Throw<ArgumentException>().WithMessage("Record 1 of the training data*no assistant turn*");
     }
+
+    [Fact]
+    public void Text_records_train_every_token_and_eos()
+    {
+        var example = new SftTokenizer(Tokenizer).Encode(new TextRecord { Text = "Hello world in the world." });
+
+        example.LossMask.Should().OnlyContain(trained => trained);
+        Tokenizer.Decode(example.InputIds).Should().Be("Hello world in the world.<|endoftext|>");
+        FluentActions.Invoking(() => new SftTokenizer(Tokenizer).Encode(new TextRecord { Text = "" })).Should().Throw<ArgumentException>().WithMessage("*empty*");
+    }
+
+    private static List<ConversationRecord> Dialogues(int count) => Enumerable.Range(0, count).Select(i => new ConversationRecord
+    {
+        Messages = [ChatMessage.User(i % 2 == 0 ? "Hello" : "the world"), ChatMessage.Assistant(i % 3 == 0 ? "Hello world." : "in the world, in the world.")],
+    }).ToList();
+
+    private static readonly TextRecord[] Documents =
+    [
+        new() { Text = "the world in the world in the world. Hello world in the world." },
+        new() { Text = "Hello the world. in the Hello world." },
+        new() { Text = "world world Hello in the the world in." },
+    ];
+
+    [Fact]
+    public void Replay_documents_follow_the_demonstrations_in_blocks_as_long_as_the_longest_demonstration_every_token_trained()
+    {
+        var model = TinyModels.Create(TinyModels.Config(maxPositions: 64) with { VocabSize = 280 });
+        var records = Dialogues(6);
+        var sft = new SftTokenizer(Tokenizer);
+        var demos = records.Select(sft.Encode).ToList();
+        var replayIds = Documents.Select(sft.Encode).SelectMany(e => e.InputIds).ToList();
+        int longest = demos.Max(e => e.InputIds.Length);
+
+        var trainer = new SftTrainer(model, Tokenizer, records, new SftTrainingOptions { OutputDir = "unused" }, replayDocuments: Documents);
+
+        trainer.ReplayBlockCount.Should().Be((replayIds.Count + longest - 1) / longest);
+        trainer.TrainDataset.Count.Should().Be(demos.Count + trainer.ReplayBlockCount);
+        trainer.TrainDataset.Take(demos.Count).Select(e => e.InputIds).Should().BeEquivalentTo(demos.Select(e => e.InputIds), o => o.WithStrictOrdering());
+        var blocks = trainer.TrainDataset.Skip(demos.Count).ToList();
+        blocks.Should().OnlyContain(b => b.InputIds.Length <= longest && b.LossMask!.All(t => t));
+        blocks.SkipLast(1).Should().OnlyContain(b => b.InputIds.Length == longest);
+        blocks.SelectMany(b => b.InputIds).Should().Equal(replayIds);
+
+        new SftTrainer(model, Tokenizer, records, new SftTrainingOptions { OutputDir = "unused" }).ReplayBlockCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Replay_keeps_the_replayed_text_likelier_than_sft_alone()
+    {
+        var documentIds = Documents.Select(d => new SftTokenizer(Tokenizer).Encode(d)).ToList();
+        async Task<double> ReplayLoss(IEnumerable<TextRecord>? replay)
+        {
+            var model = TinyModels.Create(TinyModels.Config(maxPositions: 64) with { VocabSize = 280 });
+            using var dir = new TempFolder();
+            await new SftTrainer(model, Tokenizer, Dialogues(8), new SftTrainingOptions
+            {
+                OutputDir = dir.Path, LearningRate = 1e-2, PerDeviceBatchSize = 4, MaxSteps = 30, SaveSteps = 0, WarmupSteps = 2, Seed = 3,
+            }, replayDocuments: replay).TrainAsync();
+            model.eval();
+            using var noGrad = TorchSharp.torch.no_grad();
+            return documentIds.Average(e =>
+            {
+                using var ids = TorchSharp.torch.tensor(Array.ConvertAll(e.InputIds, id => (long)id)).unsqueeze(0);
+                using var logProbs = model.TokenLogProbs(ids);
+                return -logProbs.mean().item<float>();
+            });
+        }
+
+        double without = await ReplayLoss(null), with = await ReplayLoss(Documents);
+
+        with.Should().BeLessThan(without * 0.8, $"replay trains on the documents (loss {with:F3} with replay vs {without:F3} without)");
+    }
+
+    [Fact]
+    public void An_empty_replay_document_is_an_error_naming_the_record()
+    {
+        var model = TinyModels.Create(TinyModels.Config() with { VocabSize = 280 });
+        var act = () => new SftTrainer(model, Tokenizer, Dialogues(2), new SftTrainingOptions { OutputDir = "unused" },
+            replayDocuments: [new TextRecord { Text = "Hello." }, new TextRecord { Text = "" }]);
+        act.Should().Throw<ArgumentException>().WithMessage("Record 1 of the replay data*empty*");
+    }
 }

@@ -78,6 +78,7 @@ public sealed class ReportPlotsTests : IDisposable
             PairedDifferences = [],
             SelfPlaySelection = [],
             SelfPlayConsensusWeight = 0,
+            SftReplayRatio = 1,
         };
 
         FluentActions.Invoking(() => TrainingMetrics.Read(path, "loss"))

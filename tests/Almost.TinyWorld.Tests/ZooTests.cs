@@ -139,6 +139,25 @@ public class ZooTests
     }
 
     [Fact]
+    public async Task Pretraining_sample_is_the_first_knowledge_documents_of_the_zoo_corpus_and_asks_only_train_split_tasks()
+    {
+        var manifest = ZooManifest.Load(ZooFolder);
+        var sample = await new TinyWorldFiles(ZooFolder).PretrainingSampleAsync();
+        var expected = new CorpusGenerator(ZooCorpus.CorpusOptionsOf(manifest.Corpus, manifest.Corpus.Seed, TaskSplit.Train))
+            .Generate(manifest.Corpus.TrainDocuments)
+            .Where(d => d.Kind is CorpusDocumentKind.Encyclopedia or CorpusDocumentKind.WorkedExamples)
+            .Take(sample.Count).Select(d => d.Text).ToList();
+
+        sample.Should().HaveCount(600);
+        sample.Select(r => r.Text).Should().Equal(expected);
+        ZooCorpus.TrainTexts(manifest.Corpus).Take(2000).Should().Contain(sample[0].Text, "the sample is pretraining text, not new text");
+        var parser = new TaskQueryParser();
+        var questions = sample.SelectMany(r => r.Text.Split('\n')).Where(l => l.StartsWith("Question: ", StringComparison.Ordinal))
+            .Select(l => parser.Parse(l["Question: ".Length..])).ToList();
+        questions.Should().HaveCountGreaterThan(1000).And.OnlyContain(t => t != null && t.Split == TaskSplit.Train);
+    }
+
+    [Fact]
     public void Zoo_manifest_round_trips_its_corpus_options_with_readable_enum_names()
     {
         var manifest = ZooManifest.Load(ZooFolder) with

@@ -25,6 +25,9 @@ public enum DatasetFormat
     /// optional (implicit in the shared turns): <see cref="ConversationalPreferenceRecord"/>.
     /// </summary>
     ConversationalPreference,
+
+    /// <summary><c>{"text"}</c> (a string) with none of the other formats' fields: <see cref="TextRecord"/> (language modeling).</summary>
+    Text,
 }
 
 /// <summary>
@@ -33,7 +36,8 @@ public enum DatasetFormat
 /// <c>chosen</c> and <c>rejected</c> arrays (and <c>prompt</c> an array or absent) → <see cref="DatasetFormat.ConversationalPreference"/>;
 /// a <c>messages</c> array → <see cref="DatasetFormat.Conversation"/>;
 /// <c>prompt</c> and <c>completion</c> strings → <see cref="DatasetFormat.PromptCompletion"/>;
-/// a <c>prompt</c> string → <see cref="DatasetFormat.Prompt"/>; anything else → <see cref="DatasetFormat.Unknown"/>.
+/// a <c>prompt</c> string → <see cref="DatasetFormat.Prompt"/>; a <c>text</c> string → <see cref="DatasetFormat.Text"/>;
+/// anything else → <see cref="DatasetFormat.Unknown"/>.
 /// Extra fields never change the answer.
 /// </summary>
 public static class DatasetFormatDetector
@@ -69,7 +73,7 @@ public static class DatasetFormatDetector
             return IsString(record, "completion") ? DatasetFormat.PromptCompletion : DatasetFormat.Prompt;
         }
 
-        return DatasetFormat.Unknown;
+        return IsString(record, "text") ? DatasetFormat.Text : DatasetFormat.Unknown;
     }
 
     /// <summary>Detects the format of one JSON text (one dataset line).</summary>

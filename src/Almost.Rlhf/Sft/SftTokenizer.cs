@@ -137,6 +137,33 @@ public sealed class SftTokenizer
     }
 
     /// <summary>
+    /// A language-modeling document (TRL <c>text</c>): every token is trained, then EOS, as in pretraining. SFT mixes
+    /// such documents in to replay pretraining data (see <see cref="SftTrainer"/>).
+    /// </summary>
+    /// <param name="record">The record.</param>
+    /// <returns>The example.</returns>
+    /// <exception cref="ArgumentException">The text is empty.</exception>
+    public CausalLmExample Encode(TextRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (record.Text.Length == 0)
+        {
+            throw new ArgumentException("The document's text is empty: there is nothing to learn from it.", nameof(record));
+        }
+
+        var ids = new List<int>();
+        var mask = new List<bool>();
+        Append(ids, mask, record.Text, trained: true);
+        if (_tokenizer.EosTokenId is { } eos)
+        {
+            ids.Add(eos);
+            mask.Add(true);
+        }
+
+        return new CausalLmExample([.. ids], [.. mask]);
+    }
+
+    /// <summary>
     /// The final assistant turn of <paramref name="messages"/> as generation sees it, cut exactly as
     /// <see cref="Encode(IReadOnlyList{ChatMessage})"/> cuts every assistant turn: the prompt (the turns before it,
     /// rendered, plus the generation prompt, e.g. <c>"\n\nHuman: Hi\n\nAssistant:"</c>) and the completion (what the

@@ -14,6 +14,17 @@ namespace Almost.Rlhf.Sft;
 /// covers the assistant's tokens (and the end of each assistant turn) only; training is the causal-LM objective on
 /// the shared loop (schedules, accumulation, clipping, evaluation, checkpoints, exact resume).
 /// </summary>
+/// <remarks>
+/// <para>
+/// <b>Pretraining-data replay.</b> SFT on a few hundred dialogues erodes what the base model knew but the dialogues
+/// never ask (the alignment tax). Passing <c>replayDocuments</c> (TRL <c>text</c> records, e.g. a sample of the base
+/// model's pretraining corpus) mixes them into every epoch, InstructGPT's pretraining mix applied to SFT: each
+/// document is encoded with every token trained and EOS after it, the documents are concatenated and cut into blocks as
+/// long as the longest demonstration example (so a batch is no longer than without replay, and the replay's share of
+/// the loss is its share of the trained tokens), the last short block kept. How much to replay is the caller's choice:
+/// the number of documents passed.
+/// </para>
+/// </remarks>
 /// <example>
 /// <code>
 /// var records = (await JsonlReader.ReadAllAsync&lt;ConversationRecord&gt;("out/selfplay.jsonl")).Records;
@@ -34,7 +45,8 @@ public sealed class SftTrainer : ITrainer
     /// <param name="evalConversations">Optional evaluation dialogues (assistant-token loss).</param>
     /// <param name="template">The chat template generation uses; null for the ALMoST transcript.</param>
     /// <param name="logger">Structured logs; null for none.</param>
-    /// <exception cref="ArgumentException">No usable example, a conversation without an assistant turn, or an option out of range.</exception>
+    /// <param name="replayDocuments">Pretraining documents replayed with the dialogues (see the remarks); null or empty for none.</param>
+    /// <exception cref="ArgumentException">No usable example, a conversation without an assistant turn, an empty replay document, or an option out of range.</exception>
     public SftTrainer(
         LlamaForCausalLM model,
         AlmostTokenizer tokenizer,
@@ -42,10 +54,12 @@ public sealed class SftTrainer : ITrainer
         SftTrainingOptions options,
         IEnumerable<ConversationRecord>? evalConversations = null,
         IChatTemplate? template = null,
-        ILogger<SftTrainer>? logger = null)
+        ILogger<SftTrainer>? logger = null,
+        IEnumerable<TextRecord>? replayDocuments = null)
         : this(model, tokenizer, options, logger, template,
             sft => conversations.Select((c, i) => Wrap(() => sft.Encode(c), "training", i)),
-            evalConversations is null ? null : sft => evalConversations.Select((c, i) => Wrap(() => sft.Encode(c), "evaluation", i)))
+            evalConversations is null ? null : sft => evalConversations.Select((c, i) => Wrap(() => sft.Encode(c), "evaluation", i)),
+            Replay(replayDocuments))
     {
         ArgumentNullException.ThrowIfNull(conversations);
     }
@@ -57,17 +71,20 @@ public sealed class SftTrainer : ITrainer
     /// <param name="options">Options; <see cref="TrainingOptions.OutputDir"/> is required.</param>
     /// <param name="evalDemonstrations">Optional evaluation records.</param>
     /// <param name="logger">Structured logs; null for none.</param>
-    /// <exception cref="ArgumentException">No usable example, or an option out of range.</exception>
+    /// <param name="replayDocuments">Pretraining documents replayed with the demonstrations (see the remarks); null or empty for none.</param>
+    /// <exception cref="ArgumentException">No usable example, an empty replay document, or an option out of range.</exception>
     public SftTrainer(
         LlamaForCausalLM model,
         AlmostTokenizer tokenizer,
         IEnumerable<PromptCompletionRecord> demonstrations,
         SftTrainingOptions options,
         IEnumerable<PromptCompletionRecord>? evalDemonstrations = null,
-        ILogger<SftTrainer>? logger = null)
+        ILogger<SftTrainer>? logger = null,
+        IEnumerable<TextRecord>? replayDocuments = null)
         : this(model, tokenizer, options, logger, null,
             sft => demonstrations.Select((d, i) => Wrap(() => sft.Encode(d), "training", i)),
-            evalDemonstrations is null ? null : sft => evalDemonstrations.Select((d, i) => Wrap(() => sft.Encode(d), "evaluation", i)))
+            evalDemonstrations is null ? null : sft => evalDemonstrations.Select((d, i) => Wrap(() => sft.Encode(d), "evaluation", i)),
+            Replay(replayDocuments))
     {
         ArgumentNullException.ThrowIfNull(demonstrations);
     }
@@ -79,7 +96,8 @@ public sealed class SftTrainer : ITrainer
         ILogger<SftTrainer>? logger,
         IChatTemplate? template,
         Func<SftTokenizer, IEnumerable<CausalLmExample>> train,
-        Func<SftTokenizer, IEnumerable<CausalLmExample>>? eval)
+        Func<SftTokenizer, IEnumerable<CausalLmExample>>? eval,
+        Func<SftTokenizer, IEnumerable<CausalLmExample>> replay)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -88,8 +106,11 @@ public sealed class SftTrainer : ITrainer
         var log = (ILogger?)logger ?? NullLogger<SftTrainer>.Instance;
         var sft = new SftTokenizer(tokenizer, template);
         var maxLength = options.MaxLength ?? model.Config.MaxPositionEmbeddings;
-        TrainDataset = Prepare(train(sft), maxLength, options.Packing, "training", log);
-        var evalDataset = eval is null ? null : Prepare(eval(sft), maxLength, packing: false, "evaluation", log);
+        var examples = Prepare(train(sft), maxLength, options.Packing, "training", log);
+        var replayed = ReplayBlocks(replay(sft), examples.Max(e => e.InputIds.Length), log);
+        ReplayBlockCount = replayed.Count;
+        TrainDataset = new CausalLmDataset(examples.Concat(replayed));
+        var evalDataset = eval is null ? null : new CausalLmDataset(Prepare(eval(sft), maxLength, packing: false, "evaluation", log));
         Options = options;
         _inner = new CausalLmTrainer(model, TrainDataset, new CausalLmTrainingOptions
         {
@@ -111,6 +132,12 @@ public sealed class SftTrainer : ITrainer
 
     /// <summary>The tokenized (and, with <see cref="SftTrainingOptions.Packing"/>, packed) training examples.</summary>
     public CausalLmDataset TrainDataset { get; }
+
+    /// <summary>
+    /// How many of <see cref="TrainDataset"/>'s examples (its last ones) are blocks of replayed pretraining documents;
+    /// 0 without replay.
+    /// </summary>
+    public int ReplayBlockCount { get; }
 
     /// <summary>Optimizer steps of the whole run.</summary>
     public long TotalSteps => _inner.TotalSteps;
@@ -153,7 +180,37 @@ public sealed class SftTrainer : ITrainer
         return blocks;
     }
 
-    private static CausalLmDataset Prepare(IEnumerable<CausalLmExample> examples, int maxLength, bool packing, string what, ILogger logger)
+    private static Func<SftTokenizer, IEnumerable<CausalLmExample>> Replay(IEnumerable<TextRecord>? documents) =>
+        documents is null ? _ => [] : sft => documents.Select((d, i) => Wrap(() => sft.Encode(d), "replay", i));
+
+    /// <summary>The replayed documents back to back, cut into blocks of <paramref name="blockSize"/> tokens (the last one shorter).</summary>
+    private static List<CausalLmExample> ReplayBlocks(IEnumerable<CausalLmExample> documents, int blockSize, ILogger logger)
+    {
+        var ids = new List<int>();
+        int count = 0;
+        foreach (var document in documents)
+        {
+            ids.AddRange(document.InputIds);
+            count++;
+        }
+
+        var blocks = new List<CausalLmExample>();
+        for (int start = 0; start + 1 < ids.Count; start += blockSize)
+        {
+            var block = ids.GetRange(start, Math.Min(blockSize, ids.Count - start)).ToArray();
+            blocks.Add(new CausalLmExample(block, Enumerable.Repeat(true, block.Length).ToArray()));
+        }
+
+        if (count > 0)
+        {
+            logger.LogInformation("SFT replay: {Documents} documents, {Tokens} tokens in {Blocks} blocks of up to {BlockSize} tokens",
+                count, ids.Count, blocks.Count, blockSize);
+        }
+
+        return blocks;
+    }
+
+    private static List<CausalLmExample> Prepare(IEnumerable<CausalLmExample> examples, int maxLength, bool packing, string what, ILogger logger)
     {
         var kept = new List<CausalLmExample>();
         int truncated = 0, dropped = 0;
@@ -186,7 +243,7 @@ public sealed class SftTrainer : ITrainer
             throw new ArgumentException($"The {what} dataset is empty: no example has an assistant token to train on.");
         }
 
-        return new CausalLmDataset(packing ? Pack(kept, maxLength) : kept);
+        return packing ? [.. Pack(kept, maxLength)] : kept;
     }
 
     private static CausalLmExample Wrap(Func<CausalLmExample> encode, string what, int index)

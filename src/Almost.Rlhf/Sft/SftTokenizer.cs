@@ -127,13 +127,7 @@ public sealed class SftTokenizer
         var mask = new List<bool>();
         Append(ids, mask, record.Prompt, trained: false);
         Append(ids, mask, record.Completion, trained: true);
-        if (_tokenizer.EosTokenId is { } eos)
-        {
-            ids.Add(eos);
-            mask.Add(true);
-        }
-
-        return new CausalLmExample([.. ids], [.. mask]);
+        return WithEos(ids, mask);
     }
 
     /// <summary>
@@ -154,13 +148,7 @@ public sealed class SftTokenizer
         var ids = new List<int>();
         var mask = new List<bool>();
         Append(ids, mask, record.Text, trained: true);
-        if (_tokenizer.EosTokenId is { } eos)
-        {
-            ids.Add(eos);
-            mask.Add(true);
-        }
-
-        return new CausalLmExample([.. ids], [.. mask]);
+        return WithEos(ids, mask);
     }
 
     /// <summary>
@@ -190,6 +178,18 @@ public sealed class SftTokenizer
     /// <summary>The text of the turns before <paramref name="messages"/>[<paramref name="index"/>] with the generation prompt (the turn opened), and with that turn (closed).</summary>
     private static (string Opened, string Closed) AssistantTurn(IChatTemplate template, IReadOnlyList<ChatMessage> messages, int index) =>
         (template.Format(messages.Take(index).ToList(), addGenerationPrompt: true), template.Format(messages.Take(index + 1).ToList(), addGenerationPrompt: false));
+
+    /// <summary>The example of <paramref name="ids"/> with the tokenizer's EOS appended, trained (the model learns to stop).</summary>
+    private CausalLmExample WithEos(List<int> ids, List<bool> mask)
+    {
+        if (_tokenizer.EosTokenId is { } eos)
+        {
+            ids.Add(eos);
+            mask.Add(true);
+        }
+
+        return new CausalLmExample([.. ids], [.. mask]);
+    }
 
     private void Append(List<int> ids, List<bool> mask, string text, bool trained)
     {

@@ -1,6 +1,6 @@
 // The main job: the ALMoST pipeline on TinyWorld, end to end, then judged by the hidden oracle.
 //   bash eng/run-main.sh [--output DIR] [--fast] [--seed N] [--threads N] [--generator local|llamacpp] [--consensus-weight W]
-//   [--replay-ratio R]
+//   [--replay-ratio R] [--queries N] [--dialogues N] [--eval-tasks N]
 // Stages 1–9 use only the world files and the zoo (Almost.TinyWorld.Pipeline, which cannot see the oracle); the
 // evaluation at the end uses the audit. Every stage writes its artifacts under --output (default out/main) and is
 // skipped on a rerun once finished, so a crashed run resumes. See docs/pipeline.md.
@@ -22,12 +22,23 @@ var options = (args.Contains("--fast") ? PipelineOptions.Fast(output) : Pipeline
 };
 // Self-play keeps argmax(reward + W × consensus); 0 is the paper's reward-model argmax. SFT replays pretraining-sample
 // tokens R times its dialogues' trained tokens; 0 is the paper's SFT. (PipelineOptions has the defaults' measurements.)
+int Count(string name, int fallback) => int.Parse(Option(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture) is var n and > 0
+    ? n : throw new ArgumentException($"{name}: expected a positive whole number.");
 double Number(string name, double fallback) => double.Parse(Option(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 options = options with
 {
     SelfPlayConsensusWeight = Number("--consensus-weight", options.SelfPlayConsensusWeight),
     SftReplayRatio = Number("--replay-ratio", options.SftReplayRatio),
+    // The data budget: synthetic queries (stage 1), self-play dialogues per self-play run, evaluation tasks per system.
+    Queries = Count("--queries", options.Queries),
+    Dialogues = Count("--dialogues", options.Dialogues),
+    EvalTasks = Count("--eval-tasks", options.EvalTasks),
 };
+if (options.EvalTasks > 2000)
+{
+    // The world files' evaluation prompts (stage 1's decontamination set) cover the first 2,000 eval-split tasks.
+    throw new ArgumentException($"--eval-tasks {options.EvalTasks}: at most 2000 (the tasks zoo/world/eval_prompts.txt decontaminates against).");
+}
 
 TorchNative.EnsureLoaded();
 torch.set_num_threads(int.Parse(Option("--threads", Math.Min(2, Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));

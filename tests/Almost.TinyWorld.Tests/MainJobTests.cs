@@ -96,6 +96,28 @@ public sealed class MainJobTests
             }
         }
     }
+
+    [Theory]
+    [InlineData("--eval-tasks", "2001", "--eval-tasks 2001: at most 2000*")]
+    [InlineData("--dialogues", "0", "--dialogues: expected a positive whole number.")]
+    [InlineData("--queries", "-3", "--queries: expected a positive whole number.")]
+    public async Task A_data_budget_flag_out_of_range_stops_the_job_before_any_stage(string flag, string value, string message)
+    {
+        var output = Path.Combine(Path.GetTempPath(), "almost-mainjob-" + Guid.NewGuid().ToString("N"));
+
+        Exception? failure = null;
+        try
+        {
+            await RunMainJobAsync("--fast", "--output", output, flag, value);
+        }
+        catch (Exception e)
+        {
+            failure = e is TargetInvocationException { InnerException: { } inner } ? inner : e;
+        }
+
+        failure.Should().BeOfType<ArgumentException>().Which.Message.Should().Match(message);
+        Directory.Exists(output).Should().BeFalse("nothing ran");
+    }
 }
 
 /// <summary>The main job uses every core: it runs alone.</summary>

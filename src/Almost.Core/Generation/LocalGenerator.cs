@@ -267,18 +267,24 @@ public sealed class LocalGenerator : ITextGenerator
         using var noGrad = no_grad();
         using var batchScope = NewDisposeScope();
 
-        // Left padding: every prompt ends at column promptLength - 1, so the next token is column promptLength for all.
-        var ids = new long[rows, promptLength];
+        // A prefix every row shares is prefilled once (see LocalGeneratorOptions.ShareCommonPrefix); at least one
+        // token of each prompt stays in the rows' own prefill, which yields the logits of the first new token.
+        var shared = SharedPrefixLength(prompts, _options);
+
+        // Left padding after the shared prefix: every prompt ends at column promptLength - 1, so the next token is
+        // column promptLength for all. Columns [0, shared) are the shared prefix (no padding there).
+        var ids = new long[rows, promptLength - shared];
         var mask = zeros(rows, promptLength + maxNew, dtype: ScalarType.Int64);
         for (var r = 0; r < rows; r++)
         {
             var offset = promptLength - prompts[r].Length;
-            for (var c = 0; c < promptLength; c++)
+            for (var c = shared; c < promptLength; c++)
             {
-                ids[r, c] = c < offset ? _padId : prompts[r][c - offset];
+                ids[r, c - shared] = c < shared + offset ? _padId : prompts[r][c - offset];
             }
 
-            mask[r].narrow(0, offset, prompts[r].Length).fill_(1);
+            mask[r].narrow(0, 0, shared).fill_(1);
+            mask[r].narrow(0, shared + offset, prompts[r].Length - shared).fill_(1);
         }
 
         mask = mask.to(device);
@@ -287,6 +293,13 @@ public sealed class LocalGenerator : ITextGenerator
         var eos = tensor(_eosIds, device: device);
         var pad = tensor(_padId, device: device);
         using var cache = _model.CreateCache(rows, promptLength + maxNew, _options.FusedDecoding);
+        if (shared > 0)
+        {
+            using var prefix = _model.CreateCache(1, shared, fusedWeights: false);
+            var prefixIds = tensor(Array.ConvertAll(prompts[0][..shared], id => (long)id), device: device).unsqueeze(0);
+            _model.Model.forward(prefixIds, cache: prefix).Dispose();
+            cache.FillPrefixFrom(prefix);
+        }
         var outTokens = full(rows, maxNew, _padId, dtype: ScalarType.Int64, device: device);
         var outLogProbs = zeros(rows, maxNew, dtype: ScalarType.Float32, device: device);
         var finished = zeros(rows, dtype: ScalarType.Bool, device: device);
@@ -366,6 +379,28 @@ public sealed class LocalGenerator : ITextGenerator
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// The number of leading tokens every prompt of the batch shares, capped one short of the shortest prompt; 0 when
+    /// sharing is off, the batch has one row, or fewer than <see cref="LocalGeneratorOptions.MinSharedPrefixTokens"/>
+    /// tokens are shared.
+    /// </summary>
+    internal static int SharedPrefixLength(IReadOnlyList<int[]> prompts, LocalGeneratorOptions options)
+    {
+        if (!options.ShareCommonPrefix || prompts.Count < 2)
+        {
+            return 0;
+        }
+
+        var first = prompts[0];
+        var length = prompts.Min(p => p.Length) - 1;
+        foreach (var prompt in prompts.Skip(1))
+        {
+            length = Math.Min(length, first.AsSpan(0, length).CommonPrefixLength(prompt.AsSpan(0, length)));
+        }
+
+        return length >= Math.Max(1, options.MinSharedPrefixTokens) ? length : 0;
     }
 
     /// <summary>Runs the model and returns fp32 logits (B, V) of the last position, outside any dispose scope.</summary>

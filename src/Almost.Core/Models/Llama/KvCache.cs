@@ -121,6 +121,38 @@ public sealed class KvCache : IDisposable
         return (_keys[layer].narrow(2, 0, Length + t), _values[layer].narrow(2, 0, Length + t));
     }
 
+    /// <summary>
+    /// Fills this empty cache's first positions, in every row, with the positions a one-row cache holds (a prompt
+    /// prefix every row shares, prefilled once): the next forward continues after them.
+    /// </summary>
+    /// <param name="prefix">A cache of one row of the same model (same layers, heads, dtype and device).</param>
+    /// <exception cref="InvalidOperationException">This cache is not empty, or the prefix does not fit.</exception>
+    /// <exception cref="ArgumentException">The prefix cache has more than one row or another layout.</exception>
+    internal void FillPrefixFrom(KvCache prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (Length != 0 || prefix.Length > MaxLength)
+        {
+            throw new InvalidOperationException($"A shared prefix of {prefix.Length} positions needs an empty cache of at least that capacity (this one holds {Length} of {MaxLength}).");
+        }
+
+        if (prefix.BatchSize != 1 || prefix._keyValues.Length != _keyValues.Length || prefix._kvHeads != _kvHeads)
+        {
+            throw new ArgumentException("The prefix cache must have one row and this cache's layers and heads.", nameof(prefix));
+        }
+
+        using (no_grad())
+        {
+            for (var i = 0; i < _keyValues.Length; i++)
+            {
+                // (1, 2KV, P, D) broadcast to every row.
+                _keyValues[i].narrow(2, 0, prefix.Length).copy_(prefix._keyValues[i].narrow(2, 0, prefix.Length));
+            }
+        }
+
+        Length = prefix.Length;
+    }
+
     /// <summary>Throws when a forward of <paramref name="batch"/> rows and <paramref name="t"/> new positions does not fit.</summary>
     internal void CheckForward(long batch, long t)
     {

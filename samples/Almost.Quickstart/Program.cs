@@ -34,10 +34,10 @@ options = options with
     Dialogues = Count("--dialogues", options.Dialogues),
     EvalTasks = Count("--eval-tasks", options.EvalTasks),
 };
-if (options.EvalTasks > 2000)
+if (options.EvalTasks > TinyWorldFiles.EvaluationTaskCount)
 {
-    // The world files' evaluation prompts (stage 1's decontamination set) cover the first 2,000 eval-split tasks.
-    throw new ArgumentException($"--eval-tasks {options.EvalTasks}: at most 2000 (the tasks zoo/world/eval_prompts.txt decontaminates against).");
+    // The world files' evaluation prompts (stage 1's decontamination set) cover only the first eval-split tasks.
+    throw new ArgumentException($"--eval-tasks {options.EvalTasks}: at most {TinyWorldFiles.EvaluationTaskCount} (the tasks zoo/world/eval_prompts.txt decontaminates against).");
 }
 
 TorchNative.EnsureLoaded();

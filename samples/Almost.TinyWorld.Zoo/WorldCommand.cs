@@ -29,7 +29,7 @@ internal static class WorldCommand
 
         var files = new TinyWorldFiles(Option("--zoo", TinyWorldFiles.FindZoo()));
         int seedTasks = int.Parse(Option("--seed-tasks", "30"), CultureInfo.InvariantCulture);
-        int evalTasks = int.Parse(Option("--eval-tasks", "2000"), CultureInfo.InvariantCulture);
+        int evalTasks = int.Parse(Option("--eval-tasks", TinyWorldFiles.EvaluationTaskCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         int sampleDocuments = int.Parse(Option("--pretraining-sample", "600"), CultureInfo.InvariantCulture);
         Directory.CreateDirectory(files.WorldFolder);
 

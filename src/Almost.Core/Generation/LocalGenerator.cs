@@ -275,6 +275,7 @@ public sealed class LocalGenerator : ITextGenerator
         // column promptLength for all. Columns [0, shared) are the shared prefix (no padding there).
         var ids = new long[rows, promptLength - shared];
         var mask = zeros(rows, promptLength + maxNew, dtype: ScalarType.Int64);
+        mask.narrow(1, 0, shared).fill_(1);
         for (var r = 0; r < rows; r++)
         {
             var offset = promptLength - prompts[r].Length;
@@ -283,7 +284,6 @@ public sealed class LocalGenerator : ITextGenerator
                 ids[r, c - shared] = c < shared + offset ? _padId : prompts[r][c - offset];
             }
 
-            mask[r].narrow(0, 0, shared).fill_(1);
             mask[r].narrow(0, shared + offset, prompts[r].Length - shared).fill_(1);
         }
 

@@ -171,10 +171,20 @@ public sealed class SftTrainer : ITrainer
             throw new ArgumentException($"The examples hold {ids.Count} tokens, fewer than one block of {blockSize}.", nameof(examples));
         }
 
-        var blocks = new List<CausalLmExample>(ids.Count / blockSize);
-        for (int start = 0; start + blockSize <= ids.Count; start += blockSize)
+        return Blocks(ids, mask, blockSize, keepTail: false);
+    }
+
+    /// <summary>
+    /// Cuts a token stream and its loss flags into consecutive blocks of <paramref name="blockSize"/> tokens; the tail
+    /// shorter than a block is dropped, or kept as a last short block (of at least 2 tokens) with <paramref name="keepTail"/>.
+    /// </summary>
+    private static List<CausalLmExample> Blocks(List<int> ids, List<bool> mask, int blockSize, bool keepTail)
+    {
+        var blocks = new List<CausalLmExample>(ids.Count / blockSize + 1);
+        for (int start = 0; keepTail ? start + 1 < ids.Count : start + blockSize <= ids.Count; start += blockSize)
         {
-            blocks.Add(new CausalLmExample(ids.GetRange(start, blockSize).ToArray(), mask.GetRange(start, blockSize).ToArray()));
+            int length = Math.Min(blockSize, ids.Count - start);
+            blocks.Add(new CausalLmExample(ids.GetRange(start, length).ToArray(), mask.GetRange(start, length).ToArray()));
         }
 
         return blocks;
@@ -187,19 +197,16 @@ public sealed class SftTrainer : ITrainer
     private static List<CausalLmExample> ReplayBlocks(IEnumerable<CausalLmExample> documents, int blockSize, ILogger logger)
     {
         var ids = new List<int>();
+        var mask = new List<bool>();
         int count = 0;
         foreach (var document in documents)
         {
             ids.AddRange(document.InputIds);
+            mask.AddRange(document.LossMask!);   // every token trained (SftTokenizer.Encode(TextRecord))
             count++;
         }
 
-        var blocks = new List<CausalLmExample>();
-        for (int start = 0; start + 1 < ids.Count; start += blockSize)
-        {
-            var block = ids.GetRange(start, Math.Min(blockSize, ids.Count - start)).ToArray();
-            blocks.Add(new CausalLmExample(block, Enumerable.Repeat(true, block.Length).ToArray()));
-        }
+        var blocks = Blocks(ids, mask, blockSize, keepTail: true);
 
         if (count > 0)
         {

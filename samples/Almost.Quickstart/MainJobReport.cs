@@ -33,6 +33,8 @@ internal sealed record MainJobNumbers
     public required Dictionary<string, SelectionNumbers> SelfPlaySelection { get; init; }
     public required double SelfPlayConsensusWeight { get; init; }
     public required double SftReplayRatio { get; init; }
+    public required int SftLoraRank { get; init; }
+    public required double SftLearningRate { get; init; }
 }
 
 internal sealed record SystemScore(double Mean, double Lower, double Upper, int Tasks);
@@ -173,6 +175,8 @@ internal static class MainJobReport
             SelfPlaySelection = selection,
             SelfPlayConsensusWeight = options.SelfPlayConsensusWeight,
             SftReplayRatio = options.SftReplayRatio,
+            SftLoraRank = options.SftLora?.Rank ?? 0,
+            SftLearningRate = options.SftPeakLearningRate,
         };
     }
 
@@ -269,6 +273,9 @@ internal static class MainJobReport
         md.AppendLine(n.SftReplayRatio > 0
             ? $"SFT replayed pretraining-sample tokens {n.SftReplayRatio.ToString(CultureInfo.InvariantCulture)} × the dialogues' trained tokens (every SFT policy alike); held-out loss and atlas correctness measure the alignment tax.\n"
             : "SFT without pretraining replay (the paper's SFT); held-out loss and atlas correctness measure the alignment tax.\n");
+        md.AppendLine(n.SftLoraRank > 0
+            ? $"Every SFT policy trained a LoRA adapter of rank {n.SftLoraRank} on all linear projections (merged into the policy), peak learning rate {n.SftLearningRate.ToString(CultureInfo.InvariantCulture)}.\n"
+            : $"Every SFT policy fine-tuned all weights (no LoRA), peak learning rate {n.SftLearningRate.ToString(CultureInfo.InvariantCulture)}.\n");
         md.AppendLine("| system | oracle score | 95 % CI | held-out loss | atlas correctness |").AppendLine("| --- | --- | --- | --- | --- |");
         foreach (var (name, s) in n.Systems.OrderByDescending(s => s.Value.Mean))
         {

@@ -281,8 +281,8 @@ public sealed class TinyWorldPipeline : IDisposable
             var replay = await ReplayDocumentsAsync(demonstrations, tokenizer, cancellationToken);
             await new SftTrainer(policy, tokenizer, demonstrations, new SftTrainingOptions
             {
-                OutputDir = folder, LearningRate = Options.SftLearningRate, PerDeviceBatchSize = 16, Epochs = Options.SftEpochs, LoggingSteps = 5, SaveSteps = 100,
-                ResumeFromCheckpoint = true, Seed = Options.Seed, MaxLength = 256,
+                OutputDir = folder, LearningRate = Options.SftPeakLearningRate, PerDeviceBatchSize = 16, Epochs = Options.SftEpochs, LoggingSteps = 5, SaveSteps = 100,
+                ResumeFromCheckpoint = true, Seed = Options.Seed, MaxLength = 256, Lora = Options.SftLora,
             }, replayDocuments: replay).TrainAsync(progress, cancellationToken);
             CopyTokenizer(start, folder);
         }

@@ -101,7 +101,9 @@ public sealed class MainJobTests
     [InlineData("--eval-tasks", "2001", "--eval-tasks 2001: at most 2000*")]
     [InlineData("--dialogues", "0", "--dialogues: expected a positive whole number.")]
     [InlineData("--queries", "-3", "--queries: expected a positive whole number.")]
-    public async Task A_data_budget_flag_out_of_range_stops_the_job_before_any_stage(string flag, string value, string message)
+    [InlineData("--lora-rank", "-1", "--lora-rank: expected a positive whole number.")]
+    [InlineData("--sft-lr", "0", "--sft-lr: expected a positive number.")]
+    public async Task A_flag_out_of_range_stops_the_job_before_any_stage(string flag, string value, string message)
     {
         var output = Path.Combine(Path.GetTempPath(), "almost-mainjob-" + Guid.NewGuid().ToString("N"));
 

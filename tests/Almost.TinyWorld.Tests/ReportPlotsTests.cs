@@ -79,6 +79,8 @@ public sealed class ReportPlotsTests : IDisposable
             SelfPlaySelection = [],
             SelfPlayConsensusWeight = 0,
             SftReplayRatio = 1,
+            SftLoraRank = 8,
+            SftLearningRate = 2e-3,
         };
 
         FluentActions.Invoking(() => TrainingMetrics.Read(path, "loss"))

@@ -1,5 +1,6 @@
 using Almost.Checkpoints;
 using Almost.Models.Llama;
+using Almost.Models.Lora;
 using Almost.Rlhf.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -23,6 +24,8 @@ namespace Almost.Rlhf.CausalLm;
 public sealed class CausalLmTrainer : ITrainer
 {
     private readonly SupervisedTrainingLoop<CausalLmBatch> _loop;
+    private readonly Objective _objective;
+    private readonly LlamaForCausalLM _model;
 
     /// <summary>Checks the data against the model and prepares the run; training starts with <see cref="TrainAsync"/>.</summary>
     /// <param name="model">The model to train, in place (fp32 weights recommended for training on CPU).</param>
@@ -58,11 +61,16 @@ public sealed class CausalLmTrainer : ITrainer
         }
 
         Options = options;
+        _model = model;
+        _objective = new Objective(model, trainDataset, evalDataset, padId, options.PerDeviceBatchSize, options.OutputDir);
         _loop = new SupervisedTrainingLoop<CausalLmBatch>(
-            new Objective(model, trainDataset, evalDataset, padId, options.PerDeviceBatchSize),
+            _objective,
             options,
             (ILogger?)logger ?? NullLogger<CausalLmTrainer>.Instance);
     }
+
+    /// <summary>Subfolder of the output folder that holds the trained LoRA adapter (<see cref="CausalLmTrainingOptions.Lora"/>).</summary>
+    public const string AdapterFolderName = "adapter";
 
     /// <summary>The options of this run.</summary>
     public CausalLmTrainingOptions Options { get; }
@@ -76,10 +84,31 @@ public sealed class CausalLmTrainer : ITrainer
     /// <inheritdoc />
     public Task<TrainingResult> TrainAsync(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Task.Factory.StartNew(
-            () => _loop.Run(progress, cancellationToken),
+            () => Run(progress, cancellationToken),
             cancellationToken,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
+
+    private TrainingResult Run(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (Options.Lora is null)
+        {
+            return _loop.Run(progress, cancellationToken);
+        }
+
+        // LoRA: attached for the run only. The end merges it (SaveModel of the output folder); a run that stops early
+        // detaches it, leaving the model's base weights as they were (they were frozen) and the adapter in the checkpoint.
+        using var adapter = LoraAdapter.Attach(_model, Options.Lora, Options.Seed);
+        _objective.Adapter = adapter;
+        try
+        {
+            return _loop.Run(progress, cancellationToken);
+        }
+        finally
+        {
+            _objective.Adapter = null;
+        }
+    }
 
     private static void CheckDataset(LlamaConfig config, CausalLmDataset dataset, string what, string paramName)
     {
@@ -112,10 +141,16 @@ public sealed class CausalLmTrainer : ITrainer
     }
 
     /// <summary>The causal-LM objective plugged into the shared loop.</summary>
-    private sealed class Objective(LlamaForCausalLM model, CausalLmDataset train, CausalLmDataset? eval, int padId, int batchSize)
+    private sealed class Objective(LlamaForCausalLM model, CausalLmDataset train, CausalLmDataset? eval, int padId, int batchSize, string outputDir)
         : ITrainingObjective<CausalLmBatch>
     {
-        public nn.Module Model => model;
+        private readonly string _outputDir = Path.GetFullPath(outputDir);
+
+        /// <summary>The LoRA adapter being trained, or null for full fine-tuning.</summary>
+        public LoraAdapter? Adapter { get; set; }
+
+        // With LoRA the optimizer gets the adapter's parameters only (the adapter's train/eval also switch the model).
+        public nn.Module Model => (nn.Module?)Adapter ?? model;
 
         public int TrainExampleCount => train.Count;
 
@@ -152,8 +187,35 @@ public sealed class CausalLmTrainer : ITrainer
             return new Dictionary<string, double> { ["loss"] = units == 0 ? double.NaN : total.item<float>() / (double)units };
         }
 
-        public void SaveModel(string folder) => model.SavePretrained(folder);
+        public void SaveModel(string folder)
+        {
+            if (Adapter is null)
+            {
+                model.SavePretrained(folder);
+            }
+            else if (Path.GetFullPath(folder) != _outputDir)
+            {
+                Adapter.Save(folder);   // a checkpoint: the adapter is the only trained state
+            }
+            else
+            {
+                // The end of training: the adapter (PEFT layout) in adapter/, then merged, the output a plain model.
+                Adapter.Save(Path.Combine(folder, AdapterFolderName));
+                Adapter.Merge();
+                model.SavePretrained(folder);
+            }
+        }
 
-        public void LoadModel(string folder) => model.LoadWeights(folder);
+        public void LoadModel(string folder)
+        {
+            if (Adapter is null)
+            {
+                model.LoadWeights(folder);
+            }
+            else
+            {
+                Adapter.LoadWeights(folder);
+            }
+        }
     }
 }

@@ -1,5 +1,5 @@
+using Almost.Models.Lora;
 using Almost.Rlhf.Training;
-
 
 namespace Almost.Rlhf.CausalLm;
 
@@ -12,10 +12,20 @@ public sealed record CausalLmTrainingOptions : TrainingOptions
     /// </summary>
     public int? PadTokenId { get; init; }
 
+    /// <summary>
+    /// Train a LoRA adapter instead of every weight (<see cref="LoraAdapter"/>; PEFT's <c>peft_config</c> in TRL): the
+    /// trainer attaches it when training starts (A seeded with <see cref="TrainingOptions.Seed"/>), checkpoints hold
+    /// the adapter, and the end merges it into the model, which is saved as a plain model in
+    /// <see cref="TrainingOptions.OutputDir"/> with the adapter itself in its <c>adapter</c> subfolder. Default null:
+    /// full fine-tuning.
+    /// </summary>
+    public LoraOptions? Lora { get; init; }
+
     /// <inheritdoc />
     public override void Validate()
     {
         base.Validate();
         Require(PadTokenId is null or >= 0, nameof(PadTokenId), "must be >= 0 when set");
+        Lora?.Validate();
     }
 }

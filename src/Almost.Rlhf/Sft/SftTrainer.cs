@@ -124,6 +124,7 @@ public sealed class SftTrainer : ITrainer
             Seed = options.Seed, ResumeFromCheckpoint = options.ResumeFromCheckpoint,
             SaveCheckpointOnCancel = options.SaveCheckpointOnCancel,
             AllowChangedSettingsOnResume = options.AllowChangedSettingsOnResume, PadTokenId = options.PadTokenId,
+            Lora = options.Lora,
         }, evalDataset, new ForwardingLogger(log));
     }
 

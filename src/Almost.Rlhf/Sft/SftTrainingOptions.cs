@@ -1,3 +1,4 @@
+using Almost.Models.Lora;
 using Almost.Rlhf.Training;
 
 namespace Almost.Rlhf.Sft;
@@ -21,10 +22,18 @@ public sealed record SftTrainingOptions : TrainingOptions
     /// <summary>Id used to pad batches; null = the model's pad rule (<c>LlamaConfig.ResolvePadTokenId</c>).</summary>
     public int? PadTokenId { get; init; }
 
+    /// <summary>
+    /// Train a LoRA adapter instead of every weight (as <see cref="CausalLm.CausalLmTrainingOptions.Lora"/>: the output
+    /// folder holds the merged model, its <c>adapter</c> subfolder the adapter in PEFT's layout). Default null: full
+    /// fine-tuning.
+    /// </summary>
+    public LoraOptions? Lora { get; init; }
+
     /// <inheritdoc />
     public override void Validate()
     {
         base.Validate();
+        Lora?.Validate();
         Require(MaxLength is null or >= 2, nameof(MaxLength), "must be >= 2 when set");
         Require(PadTokenId is null or >= 0, nameof(PadTokenId), "must be >= 0 when set");
     }

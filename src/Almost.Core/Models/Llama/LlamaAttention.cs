@@ -1,3 +1,4 @@
+using Almost.Models.Lora;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
@@ -19,6 +20,7 @@ internal sealed class LlamaAttention : nn.Module
     private readonly int _kvHeads;
     private readonly int _headDim;
     private readonly int _layer;
+    private readonly LoraDelta?[] _lora = new LoraDelta?[4];   // q, k, v, o (LoraAdapter); not registered: not in the state dict
 
     /// <summary>Creates the attention of layer <paramref name="layerIndex"/>.</summary>
     public LlamaAttention(LlamaConfig config, int layerIndex) : base(nameof(LlamaAttention))
@@ -43,9 +45,9 @@ internal sealed class LlamaAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = q_proj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);      // (B, H, T, D)
-        var k = k_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);    // (B, KV, T, D)
-        var v = v_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);    // (B, KV, T, D)
+        var q = LoraDelta.Project(q_proj, _lora[0], x).view(b, t, _heads, _headDim).transpose(1, 2);      // (B, H, T, D)
+        var k = LoraDelta.Project(k_proj, _lora[1], x).view(b, t, _kvHeads, _headDim).transpose(1, 2);    // (B, KV, T, D)
+        var v = LoraDelta.Project(v_proj, _lora[2], x).view(b, t, _kvHeads, _headDim).transpose(1, 2);    // (B, KV, T, D)
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null)
@@ -55,8 +57,21 @@ internal sealed class LlamaAttention : nn.Module
 
         var y = Attend(q, k, v, mask, b, t, _heads, _kvHeads, _headDim);                // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, _heads * _headDim);
-        return o_proj.forward(y).MoveToOuterDisposeScope();
+        return LoraDelta.Project(o_proj, _lora[3], y).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The names of the projections a <see cref="LoraAdapter"/> can adapt, in slot order.</summary>
+    internal static readonly string[] ProjectionNames = ["q_proj", "k_proj", "v_proj", "o_proj"];
+
+    /// <summary>The projection named <paramref name="name"/> (one of <see cref="ProjectionNames"/>).</summary>
+    internal Linear Projection(string name) => Array.IndexOf(ProjectionNames, name) switch
+    {
+        0 => q_proj, 1 => k_proj, 2 => v_proj, 3 => o_proj,
+        _ => throw new ArgumentException($"Unknown attention projection '{name}'.", nameof(name)),
+    };
+
+    /// <summary>Sets (or, with null, removes) the low-rank update added to the projection named <paramref name="name"/>.</summary>
+    internal void SetLora(string name, LoraDelta? delta) => _lora[Array.IndexOf(ProjectionNames, name)] = delta;
 
     /// <summary>The query, key, value and output projections (read by <see cref="FusedDecoder"/>).</summary>
     internal (Linear Q, Linear K, Linear V, Linear O) Projections => (q_proj, k_proj, v_proj, o_proj);

@@ -1,3 +1,4 @@
+using Almost.Models.Lora;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
@@ -51,6 +52,9 @@ public sealed class LlamaModel : nn.Module
     /// <summary>The rotary embedding (shared with <see cref="FusedDecoder"/>).</summary>
     internal RotaryEmbedding Rotary => _rotary;
 
+    /// <summary>The LoRA adapter attached to this trunk's projections (<see cref="LoraAdapter.Attach(LlamaModel, LoraOptions, long)"/>), or null.</summary>
+    public LoraAdapter? Adapter { get; internal set; }
+
     /// <summary>
     /// Runs the trunk. <paramref name="inputIds"/> (B, T) are the new tokens; <paramref name="attentionMask"/> (B, S),
     /// 1 for real tokens and 0 for padding, covers the cached positions and the new ones (S = cached + T); null means
@@ -74,8 +78,9 @@ public sealed class LlamaModel : nn.Module
         positionIds ??= DefaultPositions(attentionMask, b, t, past, inputIds.device);
         var x = embed_tokens.forward(inputIds);                                    // (B, T, C)
         var mask = BuildMask(attentionMask, t, past, inputIds.device);             // (B, 1, T, S) or null
-        if (cache is { FusedWeights: true } && is_grad_enabled() is false)
+        if (cache is { FusedWeights: true } && Adapter is null && is_grad_enabled() is false)
         {
+            // (Not with an attached LoRA adapter: the fused weights are the base weights only.)
             // Inference through a cache: the blocks on fused weights (the same math in about half the LibTorch calls).
             cache.CheckForward(b, t);
             var fused = cache.FusedDecoderFor(this).Forward(x, positionIds, mask, cache, b, t);

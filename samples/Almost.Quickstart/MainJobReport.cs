@@ -32,6 +32,7 @@ internal sealed record MainJobNumbers
     public required Dictionary<string, DifferenceNumbers> PairedDifferences { get; init; }
     public required Dictionary<string, SelectionNumbers> SelfPlaySelection { get; init; }
     public required double SelfPlayConsensusWeight { get; init; }
+    public required int SelfPlayCandidates { get; init; }
     public required double SftReplayRatio { get; init; }
     public required int SftLoraRank { get; init; }
     public required double SftLearningRate { get; init; }
@@ -174,6 +175,7 @@ internal static class MainJobReport
             PairedDifferences = differences,
             SelfPlaySelection = selection,
             SelfPlayConsensusWeight = options.SelfPlayConsensusWeight,
+            SelfPlayCandidates = options.Candidates,
             SftReplayRatio = options.SftReplayRatio,
             SftLoraRank = options.SftLora?.Rank ?? 0,
             SftLearningRate = options.SftPeakLearningRate,
@@ -298,7 +300,7 @@ internal static class MainJobReport
 
         if (n.SelfPlaySelection.Count > 0)
         {
-            md.AppendLine().AppendLine($"Self-play selection, by the oracle on the gradable turns (random = mean of the N candidates, kept = the selection's pick with consensus weight {n.SelfPlayConsensusWeight.ToString(CultureInfo.InvariantCulture)}, RM pick = the reward model's argmax alone, consensus pick = the candidates' agreement alone, oracle pick = the ceiling):").AppendLine();
+            md.AppendLine().AppendLine($"Self-play selection, by the oracle on the gradable turns (N = {n.SelfPlayCandidates} candidates per turn; random = mean of the N candidates, kept = the selection's pick with consensus weight {n.SelfPlayConsensusWeight.ToString(CultureInfo.InvariantCulture)}, RM pick = the reward model's argmax alone, consensus pick = the candidates' agreement alone, oracle pick = the ceiling):").AppendLine();
             md.AppendLine("| self-play | turns | random | kept | RM pick | consensus pick | oracle pick | RM accuracy on separable candidate pairs |").AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
             foreach (var (name, sel) in n.SelfPlaySelection)
             {

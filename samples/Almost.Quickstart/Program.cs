@@ -1,6 +1,6 @@
 // The main job: the ALMoST pipeline on TinyWorld, end to end, then judged by the hidden oracle.
 //   bash eng/run-main.sh [--output DIR] [--fast] [--seed N] [--threads N] [--generator local|llamacpp] [--consensus-weight W]
-//   [--replay-ratio R] [--lora-rank N] [--sft-lr X] [--queries N] [--dialogues N] [--eval-tasks N]
+//   [--candidates N] [--replay-ratio R] [--lora-rank N] [--sft-lr X] [--queries N] [--dialogues N] [--eval-tasks N]
 // Stages 1–9 use only the world files and the zoo (Almost.TinyWorld.Pipeline, which cannot see the oracle); the
 // evaluation at the end uses the audit. Every stage writes its artifacts under --output (default out/main) and is
 // skipped on a rerun once finished, so a crashed run resumes. See docs/pipeline.md.
@@ -20,8 +20,9 @@ var options = (args.Contains("--fast") ? PipelineOptions.Fast(output) : Pipeline
     Seed = long.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture),
     FrozenGenerator = Enum.Parse<FrozenGeneratorBackend>(Option("--generator", "local"), ignoreCase: true), // local or llamacpp
 };
-// Self-play keeps argmax(reward + W × consensus); 0 is the paper's reward-model argmax. SFT replays pretraining-sample
-// tokens R times its dialogues' trained tokens; 0 is the paper's SFT. SFT trains a LoRA adapter of rank N (alpha 2N) on
+// Self-play samples N candidates per assistant turn (default 8; the paper's 4) and keeps argmax(reward + W × consensus);
+// W = 0 is the paper's reward-model argmax. SFT replays pretraining-sample tokens R times its dialogues' trained
+// tokens; 0 is the paper's SFT. SFT trains a LoRA adapter of rank N (alpha 2N) on
 // every linear projection, merged at the end; --lora-rank 0 fine-tunes every weight, as the paper does. --sft-lr sets
 // the peak rate (default 2e-3 with LoRA, 3e-4 without). (PipelineOptions has the defaults' measurements.)
 int Count(string name, int fallback) => int.Parse(Option(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture) is var n and > 0
@@ -30,6 +31,7 @@ double Number(string name, double fallback) => double.Parse(Option(name, fallbac
 options = options with
 {
     SelfPlayConsensusWeight = Number("--consensus-weight", options.SelfPlayConsensusWeight),
+    Candidates = Count("--candidates", options.Candidates),
     SftReplayRatio = Number("--replay-ratio", options.SftReplayRatio),
     SftLora = Option("--lora-rank", "") switch
     {

@@ -102,6 +102,7 @@ public sealed class MainJobTests
     [InlineData("--dialogues", "0", "--dialogues: expected a positive whole number.")]
     [InlineData("--queries", "-3", "--queries: expected a positive whole number.")]
     [InlineData("--lora-rank", "-1", "--lora-rank: expected a positive whole number.")]
+    [InlineData("--candidates", "0", "--candidates: expected a positive whole number.")]
     [InlineData("--sft-lr", "0", "--sft-lr: expected a positive number.")]
     public async Task A_flag_out_of_range_stops_the_job_before_any_stage(string flag, string value, string message)
     {

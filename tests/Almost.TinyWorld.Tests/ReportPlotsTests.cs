@@ -79,6 +79,7 @@ public sealed class ReportPlotsTests : IDisposable
             SelfPlaySelection = [],
             SelfPlayConsensusWeight = 0,
             SftReplayRatio = 1,
+            SelfPlayCandidates = 8,
             SftLoraRank = 8,
             SftLearningRate = 2e-3,
         };

@@ -35,19 +35,7 @@ public sealed class FusedDecodingTests
     }
 
     // InitializeWeights zeroes biases (as HF does); a fused bias in the wrong place would then go unseen.
-    private static void RandomizeBiases(LlamaForCausalLM model, long seed)
-    {
-        using var noGrad = no_grad();
-        using var generator = new Generator((ulong)seed);
-        foreach (var (name, parameter) in model.named_parameters())
-        {
-            if (name.EndsWith(".bias", StringComparison.Ordinal))
-            {
-                using var values = randn(parameter.shape, generator: generator) * 0.3;
-                parameter.copy_(values);
-            }
-        }
-    }
+    private static void RandomizeBiases(LlamaForCausalLM model, long seed) => TinyConfigs.Randomize(model, ".bias", seed, 0.3);
 
     private static Tensor Ids(params long[] ids) => tensor(ids).unsqueeze(0);
 

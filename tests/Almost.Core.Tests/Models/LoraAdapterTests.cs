@@ -25,19 +25,7 @@ public sealed class LoraAdapterTests
         return model.Logits(input);
     }
 
-    private static void RandomizeB(LoraAdapter adapter, long seed)
-    {
-        using var noGrad = no_grad();
-        using var generator = new Generator((ulong)seed);
-        foreach (var (name, parameter) in adapter.named_parameters())
-        {
-            if (name.EndsWith("_lora_B", StringComparison.Ordinal))
-            {
-                using var values = randn(parameter.shape, generator: generator) * 0.2;
-                parameter.copy_(values);
-            }
-        }
-    }
+    private static void RandomizeB(LoraAdapter adapter, long seed) => TinyConfigs.Randomize(adapter, "_lora_B", seed, 0.2);
 
     private static double MaxDiff(Tensor a, Tensor b)
     {

@@ -42,6 +42,21 @@ internal static class TinyConfigs
         PadTokenId = Tokenization.TinyByteLevelBpe.EndOfText,
     };
 
+    /// <summary>Fills every parameter of <paramref name="module"/> whose name ends with <paramref name="suffix"/> with N(0, scale²) values from a generator seeded with <paramref name="seed"/>.</summary>
+    public static void Randomize(TorchSharp.torch.nn.Module module, string suffix, long seed, double scale)
+    {
+        using var noGrad = TorchSharp.torch.no_grad();
+        using var generator = new TorchSharp.torch.Generator((ulong)seed);
+        foreach (var (name, parameter) in module.named_parameters())
+        {
+            if (name.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                using var values = TorchSharp.torch.randn(parameter.shape, generator: generator) * scale;
+                parameter.copy_(values);
+            }
+        }
+    }
+
     public static LlamaForCausalLM Create(LlamaConfig config, long seed = 7) =>
         LlamaForCausalLM.Create(config, new ModelOptions { Device = "cpu", DType = TorchSharp.torch.ScalarType.Float32, Seed = seed });
 }

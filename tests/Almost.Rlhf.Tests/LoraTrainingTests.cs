@@ -116,6 +116,11 @@ public class LoraTrainingTests
         File.Exists(Path.Combine(checkpoint.Folder, LoraAdapter.WeightsFileName)).Should().BeTrue("a LoRA checkpoint holds the adapter");
         File.Exists(Path.Combine(checkpoint.Folder, "model.safetensors")).Should().BeFalse("the frozen base is not copied into every checkpoint");
 
+        using var otherRank = TinyModels.Create();
+        var changed = () => new CausalLmTrainer(otherRank, data, Options(dirB.Path, resume: true) with { Lora = Lora with { Rank = 2 } }).TrainAsync();
+        (await changed.Should().ThrowAsync<InvalidOperationException>()).WithMessage("*made with lora.rank = 4, but this run has 2*");
+        otherRank.Model.Adapter.Should().BeNull();
+
         using var modelC = TinyModels.Create();   // the same start model: a LoRA checkpoint holds the adapter only
         var result = await new CausalLmTrainer(modelC, data, Options(dirB.Path, resume: true)).TrainAsync();
 

@@ -62,7 +62,7 @@ public sealed class CausalLmTrainer : ITrainer
 
         Options = options;
         _model = model;
-        _objective = new Objective(model, trainDataset, evalDataset, padId, options.PerDeviceBatchSize, options.OutputDir);
+        _objective = new Objective(model, trainDataset, evalDataset, padId, options.PerDeviceBatchSize, options.OutputDir, options.Lora);
         _loop = new SupervisedTrainingLoop<CausalLmBatch>(
             _objective,
             options,
@@ -141,7 +141,8 @@ public sealed class CausalLmTrainer : ITrainer
     }
 
     /// <summary>The causal-LM objective plugged into the shared loop.</summary>
-    private sealed class Objective(LlamaForCausalLM model, CausalLmDataset train, CausalLmDataset? eval, int padId, int batchSize, string outputDir)
+    private sealed class Objective(
+        LlamaForCausalLM model, CausalLmDataset train, CausalLmDataset? eval, int padId, int batchSize, string outputDir, LoraOptions? lora)
         : ITrainingObjective<CausalLmBatch>
     {
         private readonly string _outputDir = Path.GetFullPath(outputDir);
@@ -205,6 +206,14 @@ public sealed class CausalLmTrainer : ITrainer
                 model.SavePretrained(folder);
             }
         }
+
+        // Recorded only with LoRA, so checkpoints of full fine-tuning made before this setting existed still resume.
+        public IReadOnlyDictionary<string, string> Settings => lora is null ? new Dictionary<string, string>() : new Dictionary<string, string>
+        {
+            ["lora.rank"] = lora.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["lora.alpha"] = lora.Alpha.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["lora.target_modules"] = string.Join(",", lora.TargetModules),
+        };
 
         public void LoadModel(string folder)
         {

@@ -62,4 +62,10 @@ public interface ITrainingObjective<TBatch> where TBatch : ITrainingBatch
     /// <summary>Loads weights saved by <see cref="SaveModel"/> from <paramref name="folder"/> into the model.</summary>
     /// <param name="folder">A checkpoint folder.</param>
     void LoadModel(string folder);
+
+    /// <summary>
+    /// Settings of the objective that a resumed run must share with its checkpoint (recorded in each checkpoint and
+    /// compared on resume, with the loop's own). Default: none.
+    /// </summary>
+    IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
 }

@@ -252,6 +252,11 @@ public sealed class SupervisedTrainingLoop<TBatch> where TBatch : ITrainingBatch
             ["train_example_count"] = _objective.TrainExampleCount.ToString(CultureInfo.InvariantCulture),
             ["total_steps"] = TotalSteps.ToString(CultureInfo.InvariantCulture),
         };
+        foreach (var (name, value) in _objective.Settings)
+        {
+            settings[name] = value;
+        }
+
         return settings;
     }
 

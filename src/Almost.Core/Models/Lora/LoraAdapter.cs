@@ -40,7 +40,7 @@ public sealed class LoraAdapter : nn.Module
     {
         Options = options;
         _model = model;
-        var generator = Determinism.CreateGenerator(seed, CPU, "lora");
+        using var generator = Determinism.CreateGenerator(seed, CPU, "lora");
         var blocks = model.Blocks;
         for (int layer = 0; layer < blocks.Count; layer++)
         {

@@ -52,6 +52,9 @@ if (options.EvalTasks > TinyWorldFiles.EvaluationTaskCount)
     throw new ArgumentException($"--eval-tasks {options.EvalTasks}: at most {TinyWorldFiles.EvaluationTaskCount} (the tasks zoo/world/eval_prompts.txt decontaminates against).");
 }
 
+// A rerun resumes the run this folder holds: with other options it stops here (run_options.json records them).
+RecordedRunOptions.CheckOrWrite(options);
+
 TorchNative.EnsureLoaded();
 torch.set_num_threads(int.Parse(Option("--threads", Math.Min(2, Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
 var clock = Stopwatch.StartNew();

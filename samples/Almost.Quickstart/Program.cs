@@ -22,11 +22,12 @@ var options = (args.Contains("--fast") ? PipelineOptions.Fast(output) : Pipeline
 };
 // Self-play samples N candidates per assistant turn (default 8; the paper's 4) and keeps argmax(reward + W × consensus);
 // W = 0 is the paper's reward-model argmax. SFT replays pretraining-sample tokens R times its dialogues' trained
-// tokens; 0 is the paper's SFT. SFT trains a LoRA adapter of rank N (alpha 2N) on
-// every linear projection, merged at the end; --lora-rank 0 fine-tunes every weight, as the paper does. --sft-lr sets
-// the peak rate (default 2e-3 with LoRA, 3e-4 without). (PipelineOptions has the defaults' measurements.)
+// tokens; 0 is the paper's SFT. SFT trains a LoRA adapter of rank N (alpha 2N) on every linear projection, merged at
+// the end; --lora-rank 0 fine-tunes every weight, as the paper does. --sft-lr sets the peak rate (default 2e-3 with
+// LoRA, 3e-4 without). (PipelineOptions has the defaults' measurements.)
 int Count(string name, int fallback) => int.Parse(Option(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture) is var n and > 0
     ? n : throw new ArgumentException($"{name}: expected a positive whole number.");
+static Almost.Models.Lora.LoraOptions LoraOfRank(int rank) => new() { Rank = rank, Alpha = 2 * rank };
 double Number(string name, double fallback) => double.Parse(Option(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 options = options with
 {
@@ -37,7 +38,7 @@ options = options with
     {
         "" => options.SftLora,
         "0" => null,
-        _ => new Almost.Models.Lora.LoraOptions { Rank = Count("--lora-rank", 8), Alpha = 2 * Count("--lora-rank", 8) },
+        _ => LoraOfRank(Count("--lora-rank", 8)),
     },
     SftLearningRate = Option("--sft-lr", "") == "" ? null
         : Number("--sft-lr", 0) is var lr and > 0 ? lr : throw new ArgumentException("--sft-lr: expected a positive number."),

@@ -23,6 +23,8 @@ internal static class RecordedRunOptions
         Converters = { new JsonStringEnumConverter() },
     };
 
+    private static readonly JsonSerializerOptions OneLine = new(Json) { WriteIndented = false };
+
     /// <summary>
     /// Writes <paramref name="options"/> into a new output folder, or checks them against the ones recorded there (a
     /// folder made before this file existed has none: it is recorded now).
@@ -54,8 +56,6 @@ internal static class RecordedRunOptions
         Directory.CreateDirectory(options.OutputDir);
         AtomicFile.WriteAllText(path, now.ToJsonString(Json) + "\n");
     }
-
-    private static readonly JsonSerializerOptions OneLine = new(Json) { WriteIndented = false };
 
     private static string ValueOf(JsonObject options, string key) =>
         options.ContainsKey(key) ? options[key]?.ToJsonString(OneLine) ?? "null" : "(not recorded)";

@@ -22,6 +22,20 @@ public sealed class MainJobTests
         };
     }
 
+    /// <summary>The exception a main-job run stops with (unwrapped from the reflection call), or null.</summary>
+    private static async Task<Exception?> FailureOfMainJobAsync(params string[] args)
+    {
+        try
+        {
+            await RunMainJobAsync(args);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e is TargetInvocationException { InnerException: { } inner } ? inner : e;
+        }
+    }
+
     [Fact]
     public async Task The_fast_pipeline_produces_the_report_and_a_rerun_skips_every_finished_stage()
     {
@@ -85,15 +99,7 @@ public sealed class MainJobTests
             File.GetLastWriteTimeUtc(policy).Should().Be(policyTime, "the SFT policy is not retrained");
 
             // With other options the rerun stops before any stage instead of mixing old stages with new settings.
-            Exception? refused = null;
-            try
-            {
-                await RunMainJobAsync("--fast", "--output", output, "--threads", "1", "--lora-rank", "0", "--candidates", "2");
-            }
-            catch (Exception e)
-            {
-                refused = e is TargetInvocationException { InnerException: { } inner } ? inner : e;
-            }
+            var refused = await FailureOfMainJobAsync("--fast", "--output", output, "--threads", "1", "--lora-rank", "0", "--candidates", "2");
 
             refused.Should().BeOfType<ArgumentException>().Which.Message.Should()
                 .Match("*run_options.json: this output folder was made with other options (candidates = 4 there, 2 now;*sft_lora = {\"rank\":8,\"alpha\":16,*} there, null now*")
@@ -125,15 +131,7 @@ public sealed class MainJobTests
     {
         var output = Path.Combine(Path.GetTempPath(), "almost-mainjob-" + Guid.NewGuid().ToString("N"));
 
-        Exception? failure = null;
-        try
-        {
-            await RunMainJobAsync("--fast", "--output", output, flag, value);
-        }
-        catch (Exception e)
-        {
-            failure = e is TargetInvocationException { InnerException: { } inner } ? inner : e;
-        }
+        var failure = await FailureOfMainJobAsync("--fast", "--output", output, flag, value);
 
         failure.Should().BeOfType<ArgumentException>().Which.Message.Should().Match(message);
         Directory.Exists(output).Should().BeFalse("nothing ran");

@@ -62,7 +62,7 @@ public sealed class CausalLmTrainer : ITrainer
 
         Options = options;
         _model = model;
-        _objective = new Objective(model, trainDataset, evalDataset, padId, options.PerDeviceBatchSize, options.OutputDir, options.Lora);
+        _objective = new Objective(model, trainDataset, evalDataset, padId, options.PerDeviceBatchSize, options.Lora);
         _loop = new SupervisedTrainingLoop<CausalLmBatch>(
             _objective,
             options,
@@ -96,7 +96,7 @@ public sealed class CausalLmTrainer : ITrainer
             return _loop.Run(progress, cancellationToken);
         }
 
-        // LoRA: attached for the run only. The end merges it (SaveModel of the output folder); a run that stops early
+        // LoRA: attached for the run only. The end merges it (SaveFinalModel); a run that stops early
         // detaches it, leaving the model's base weights as they were (they were frozen) and the adapter in the checkpoint.
         using var adapter = LoraAdapter.Attach(_model, Options.Lora, Options.Seed);
         _objective.Adapter = adapter;
@@ -142,11 +142,9 @@ public sealed class CausalLmTrainer : ITrainer
 
     /// <summary>The causal-LM objective plugged into the shared loop.</summary>
     private sealed class Objective(
-        LlamaForCausalLM model, CausalLmDataset train, CausalLmDataset? eval, int padId, int batchSize, string outputDir, LoraOptions? lora)
+        LlamaForCausalLM model, CausalLmDataset train, CausalLmDataset? eval, int padId, int batchSize, LoraOptions? lora)
         : ITrainingObjective<CausalLmBatch>
     {
-        private readonly string _outputDir = Path.GetFullPath(outputDir);
-
         /// <summary>The LoRA adapter being trained, or null for full fine-tuning.</summary>
         public LoraAdapter? Adapter { get; set; }
 
@@ -188,23 +186,29 @@ public sealed class CausalLmTrainer : ITrainer
             return new Dictionary<string, double> { ["loss"] = units == 0 ? double.NaN : total.item<float>() / (double)units };
         }
 
+        // With LoRA a checkpoint's model part is the adapter: the only trained state.
         public void SaveModel(string folder)
         {
             if (Adapter is null)
             {
                 model.SavePretrained(folder);
             }
-            else if (Path.GetFullPath(folder) != _outputDir)
-            {
-                Adapter.Save(folder);   // a checkpoint: the adapter is the only trained state
-            }
             else
             {
-                // The end of training: the adapter (PEFT layout) in adapter/, then merged, the output a plain model.
+                Adapter.Save(folder);
+            }
+        }
+
+        // The end of training: with LoRA the adapter (PEFT layout) goes to adapter/, then is merged; the output is a plain model.
+        public void SaveFinalModel(string folder)
+        {
+            if (Adapter is not null)
+            {
                 Adapter.Save(Path.Combine(folder, AdapterFolderName));
                 Adapter.Merge();
-                model.SavePretrained(folder);
             }
+
+            model.SavePretrained(folder);
         }
 
         // Recorded only with LoRA, so checkpoints of full fine-tuning made before this setting existed still resume.

@@ -59,6 +59,13 @@ public interface ITrainingObjective<TBatch> where TBatch : ITrainingBatch
     /// <param name="folder">A checkpoint folder or the output folder.</param>
     void SaveModel(string folder);
 
+    /// <summary>
+    /// Saves the trained model into the output folder at the end of training. Default: <see cref="SaveModel"/>; an
+    /// objective whose checkpoints hold less than the final model (a LoRA adapter, merged at the end) overrides it.
+    /// </summary>
+    /// <param name="folder">The output folder.</param>
+    void SaveFinalModel(string folder) => SaveModel(folder);
+
     /// <summary>Loads weights saved by <see cref="SaveModel"/> from <paramref name="folder"/> into the model.</summary>
     /// <param name="folder">A checkpoint folder.</param>
     void LoadModel(string folder);

@@ -210,7 +210,7 @@ public sealed class SupervisedTrainingLoop<TBatch> where TBatch : ITrainingBatch
                 }
             }
 
-            _objective.SaveModel(outputDir);
+            _objective.SaveFinalModel(outputDir);
             _logger.LogInformation("Training finished at step {Step}; model saved to {OutputDir}", TotalSteps, outputDir);
             return new TrainingResult(TotalSteps, (double)TotalSteps / StepsPerEpoch, lastLoss, EvalLossOf(lastEval), outputDir,
                 resumedFrom, clock.Elapsed)

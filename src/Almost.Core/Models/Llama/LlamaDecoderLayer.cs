@@ -1,5 +1,7 @@
+using Almost.Models.Lora;
 using TorchSharp;
 using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace Almost.Models.Llama;
 
@@ -26,6 +28,30 @@ internal sealed class LlamaDecoderLayer : nn.Module
     /// <summary>The block's modules (read by <see cref="FusedDecoder"/>).</summary>
     internal (LlamaAttention Attention, LlamaMlp Mlp, RmsNorm InputNorm, RmsNorm PostAttentionNorm) Modules =>
         (self_attn, mlp, input_layernorm, post_attention_layernorm);
+
+    /// <summary>
+    /// The module path of projection <paramref name="name"/> within a block (<c>self_attn.q_proj</c>, <c>mlp.up_proj</c>),
+    /// for a <see cref="LoraAdapter"/>'s keys.
+    /// </summary>
+    internal static string PathOf(string name) =>
+        LlamaAttention.ProjectionNames.Contains(name) ? $"self_attn.{name}" : $"mlp.{name}";
+
+    /// <summary>The projection named <paramref name="name"/> (of the attention or the MLP).</summary>
+    internal Linear Projection(string name) =>
+        LlamaAttention.ProjectionNames.Contains(name) ? self_attn.Projection(name) : mlp.Projection(name);
+
+    /// <summary>Sets (or, with null, removes) the low-rank update of the projection named <paramref name="name"/>.</summary>
+    internal void SetLora(string name, LoraDelta? delta)
+    {
+        if (LlamaAttention.ProjectionNames.Contains(name))
+        {
+            self_attn.SetLora(name, delta);
+        }
+        else
+        {
+            mlp.SetLora(name, delta);
+        }
+    }
 
     /// <summary>Runs the block on <paramref name="x"/> (B, T, C).</summary>
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)

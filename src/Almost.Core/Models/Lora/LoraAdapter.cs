@@ -32,6 +32,8 @@ public sealed class LoraAdapter : nn.Module
     /// <summary>File name of the adapter's configuration (PEFT's).</summary>
     public const string ConfigFileName = "adapter_config.json";
 
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
     private readonly List<Slot> _slots = [];
     private readonly List<(Parameter Parameter, bool RequiresGrad)> _frozen = [];
     private LlamaModel? _model;
@@ -44,11 +46,10 @@ public sealed class LoraAdapter : nn.Module
         var blocks = model.Blocks;
         for (int layer = 0; layer < blocks.Count; layer++)
         {
-            var (attention, mlp, _, _) = blocks[layer].Modules;
+            var block = blocks[layer];
             foreach (var name in options.TargetModules)
             {
-                bool inAttention = LlamaAttention.ProjectionNames.Contains(name);
-                var linear = inAttention ? attention.Projection(name) : mlp.Projection(name);
+                var linear = block.Projection(name);
                 long outFeatures = linear.weight!.shape[0], inFeatures = linear.weight.shape[1];
 
                 // PEFT's initialisation: A ~ kaiming-uniform(a = sqrt 5) = U(-1/sqrt(in), 1/sqrt(in)), B = 0, so the
@@ -57,19 +58,12 @@ public sealed class LoraAdapter : nn.Module
                 using var a0 = rand(new[] { (long)options.Rank, inFeatures }, dtype: ScalarType.Float32, generator: generator).mul_(2 * bound).sub_(bound);
                 var a = new Parameter(a0.to(linear.weight.dtype, linear.weight.device), requires_grad: true);
                 var b = new Parameter(zeros(new[] { outFeatures, (long)options.Rank }, dtype: linear.weight.dtype, device: linear.weight.device), requires_grad: true);
-                var prefix = $"layers_{layer}_{(inAttention ? "self_attn" : "mlp")}_{name}";
+                var slot = new Slot(layer, block, name, linear, new LoraDelta(a, b, options.Scale));
+                var prefix = slot.ModulePath.Replace('.', '_');   // parameter names may not contain dots
                 register_parameter($"{prefix}_lora_A", a);
                 register_parameter($"{prefix}_lora_B", b);
-                var delta = new LoraDelta(a, b, options.Scale);
-                _slots.Add(new Slot(layer, inAttention, name, linear, delta));
-                if (inAttention)
-                {
-                    attention.SetLora(name, delta);
-                }
-                else
-                {
-                    mlp.SetLora(name, delta);
-                }
+                _slots.Add(slot);
+                block.SetLora(name, slot.Delta);
             }
         }
 
@@ -193,9 +187,9 @@ public sealed class LoraAdapter : nn.Module
             JsonValue value when value.GetValue<string>() == "all-linear" => [.. LoraOptions.AllLinear],
             _ => throw new CheckpointException($"{path}: field 'target_modules' must be a list of projection names or \"all-linear\"."),
         };
-        foreach (var (field, unsupported) in new[] { ("use_dora", true), ("use_rslora", true), ("fan_in_fan_out", true) })
+        foreach (var field in new[] { "use_dora", "use_rslora", "fan_in_fan_out" })
         {
-            if (json[field] is JsonValue flag && flag.GetValue<bool>() == unsupported)
+            if (json[field] is JsonValue flag && flag.GetValue<bool>())
             {
                 throw new CheckpointException($"{path}: field '{field}' is true; this adapter supports only plain LoRA.");
             }
@@ -253,7 +247,7 @@ public sealed class LoraAdapter : nn.Module
             ["inference_mode"] = true,
             ["base_model_name_or_path"] = null,
         };
-        AtomicFile.WriteAllText(Path.Combine(folder, ConfigFileName), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(folder, ConfigFileName), config.ToJsonString(Indented) + "\n");
     }
 
     /// <summary>Loads <c>A</c> and <c>B</c> of every adapted projection from the adapter saved in <paramref name="folder"/>.</summary>
@@ -330,18 +324,9 @@ public sealed class LoraAdapter : nn.Module
             return;
         }
 
-        var blocks = _model.Blocks;
         foreach (var slot in _slots)
         {
-            var (attention, mlp, _, _) = blocks[slot.Layer].Modules;
-            if (slot.InAttention)
-            {
-                attention.SetLora(slot.Name, null);
-            }
-            else
-            {
-                mlp.SetLora(slot.Name, null);
-            }
+            slot.Block.SetLora(slot.Name, null);
         }
 
         foreach (var (p, flag) in _frozen)
@@ -376,8 +361,7 @@ public sealed class LoraAdapter : nn.Module
         base.Dispose(disposing);
     }
 
-    private static string PeftKey(Slot slot, string part) =>
-        string.Create(CultureInfo.InvariantCulture, $"base_model.model.model.layers.{slot.Layer}.{(slot.InAttention ? "self_attn" : "mlp")}.{slot.Name}.{part}.weight");
+    private static string PeftKey(Slot slot, string part) => $"base_model.model.model.{slot.ModulePath}.{part}.weight";
 
     private void EnsureAttached()
     {
@@ -387,5 +371,9 @@ public sealed class LoraAdapter : nn.Module
         }
     }
 
-    private sealed record Slot(int Layer, bool InAttention, string Name, Linear Linear, LoraDelta Delta);
+    private sealed record Slot(int Layer, LlamaDecoderLayer Block, string Name, Linear Linear, LoraDelta Delta)
+    {
+        /// <summary>The projection's module path in the trunk: <c>layers.0.self_attn.q_proj</c>.</summary>
+        public string ModulePath { get; } = string.Create(CultureInfo.InvariantCulture, $"layers.{Layer}.{LlamaDecoderLayer.PathOf(Name)}");
+    }
 }

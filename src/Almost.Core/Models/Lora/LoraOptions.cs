@@ -1,3 +1,5 @@
+using Almost.Models.Llama;
+
 namespace Almost.Models.Lora;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace Almost.Models.Lora;
 public sealed record LoraOptions
 {
     /// <summary>Every linear projection of a LLaMA decoder layer (PEFT's <c>"all-linear"</c> for this architecture).</summary>
-    public static IReadOnlyList<string> AllLinear { get; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+    public static IReadOnlyList<string> AllLinear { get; } = [.. LlamaAttention.ProjectionNames, .. LlamaMlp.ProjectionNames];
 
     /// <summary>Rank <c>r</c> of each update (rows of <c>A</c>, columns of <c>B</c>). Default 8.</summary>
     public int Rank { get; init; } = 8;

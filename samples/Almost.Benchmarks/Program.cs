@@ -3,6 +3,7 @@
 //   ... -- --tokenizers   (tokenizer load and encode speed only; see TokenizerThroughput)
 //   ... -- --peers [--zoo small] [--threads 2]   (side-by-side peers: llama.cpp, nn.TransformerEncoder; see PeerBenchmarks)
 //   ... -- --frozen-responses out/main/queries.jsonl --generator local|llamacpp [--threads 2]   (the main job's responses stage; see FrozenResponsesBenchmark)
+//   ... -- --compaction out/main/queries.jsonl [--threads 2]   (dropping finished rows while decoding; see RowCompactionBenchmark)
 //   ... -- --soak [--soak-steps 2000]   (memory over N training steps and N generation batches; see MemorySoak)
 //   [--decode-only]: only decoding and no-grad forward memory, JSON on stdout, no report written.
 //   [--reward-model]: only the reward-model section (training and scoring pairs/s) of docs/performance.md.
@@ -36,6 +37,16 @@ if (args.Contains("--frozen-responses"))
     torch.set_num_threads(frozenThreadsIndex >= 0 ? int.Parse(args[frozenThreadsIndex + 1], CultureInfo.InvariantCulture) : 2);
     await FrozenResponsesBenchmark.RunAsync(args[Array.IndexOf(args, "--frozen-responses") + 1],
         Enum.Parse<Almost.TinyWorld.Pipeline.FrozenGeneratorBackend>(generatorIndex >= 0 ? args[generatorIndex + 1] : "local", ignoreCase: true));
+    return;
+}
+
+if (args.Contains("--compaction"))
+{
+    // docs/performance.md, "Dropping finished rows": --compaction out/main/queries.jsonl [--threads 2]
+    var compactionThreadsIndex = Array.IndexOf(args, "--threads");
+    TorchNative.EnsureLoaded();
+    torch.set_num_threads(compactionThreadsIndex >= 0 ? int.Parse(args[compactionThreadsIndex + 1], CultureInfo.InvariantCulture) : 2);
+    await RowCompactionBenchmark.RunAsync(args[Array.IndexOf(args, "--compaction") + 1]);
     return;
 }
 

@@ -133,6 +133,21 @@ internal static class MainJobReport
         int correct = 0, pairs = 0;
         var inputs = new List<RewardModelInput>();
         var expected = new List<(int A, int B)>();
+
+        // Each distinct reply to a task is scored once, however many pairs it is in (45 system pairs per task).
+        var inputOf = new Dictionary<(int Task, string Reply), int>();
+        int Input(int task, SystemEvaluation system)
+        {
+            if (!inputOf.TryGetValue((task, system.Responses[task]), out var index))
+            {
+                index = inputs.Count;
+                inputOf[(task, system.Responses[task])] = index;
+                inputs.Add(new RewardModelInput(system.Prompts[task], " " + system.Responses[task]));
+            }
+
+            return index;
+        }
+
         for (int t = 0; t < audit.Tasks.Count; t++)
         {
             for (int i = 0; i < systems.Count; i++)
@@ -145,10 +160,8 @@ internal static class MainJobReport
                         continue;
                     }
 
-                    var better = x.Scores[t] > y.Scores[t];
-                    expected.Add((inputs.Count, inputs.Count + 1));
-                    inputs.Add(new RewardModelInput(x.Prompts[t], " " + (better ? x.Responses[t] : y.Responses[t])));
-                    inputs.Add(new RewardModelInput(x.Prompts[t], " " + (better ? y.Responses[t] : x.Responses[t])));
+                    var (better, worse) = x.Scores[t] > y.Scores[t] ? (x, y) : (y, x);
+                    expected.Add((Input(t, better), Input(t, worse)));
                 }
             }
         }

@@ -70,12 +70,15 @@ public sealed class TinyWorldPipeline : IDisposable
         return entry;
     }
 
-    /// <summary>A batched generator over a model.</summary>
+    /// <summary>Rows per batch of the pipeline's <see cref="LocalGenerator"/>s (docs/performance.md, "Dropping finished rows").</summary>
+    public const int GenerationBatchSize = 128;
+
+    /// <summary>A batched generator over a model (<see cref="GenerationBatchSize"/> rows per batch, finished rows dropped).</summary>
     /// <param name="model">The model.</param>
     /// <param name="tokenizer">Its tokenizer.</param>
     /// <returns>The generator.</returns>
     public static LocalGenerator Generator(LlamaForCausalLM model, AlmostTokenizer tokenizer) =>
-        new(model, tokenizer, new LocalGeneratorOptions { MaxBatchSize = 32 });
+        new(model, tokenizer, new LocalGeneratorOptions { MaxBatchSize = GenerationBatchSize });
 
     /// <summary>
     /// The generator of a frozen zoo model, on the engine of <see cref="PipelineOptions.FrozenGenerator"/>: a
@@ -83,7 +86,7 @@ public sealed class TinyWorldPipeline : IDisposable
     /// F32 GGUF export of the model, written once to <c>gguf/{size}.gguf</c> and reused by later calls and reruns.
     /// </summary>
     /// <param name="size">tiny, small or base.</param>
-    /// <returns>The generator (32 rows per batch, LibTorch's thread count for llama.cpp; one call at a time).</returns>
+    /// <returns>The generator (<see cref="GenerationBatchSize"/> rows per batch locally; 32 and LibTorch's thread count for llama.cpp; one call at a time).</returns>
     public ITextGenerator FrozenGenerator(string size)
     {
         var (model, tokenizer) = Vanilla(size);

@@ -317,6 +317,10 @@ public sealed class LocalGenerator : ITextGenerator
         var padded = prompts.Any(p => p.Length != promptLength);
         var logits = LastLogits(input, padded ? mask.narrow(1, 0, promptLength) : null, null, cache);
         var checkedSteps = 0;
+
+        // The device batch holds the rows still decoding: row i of every device tensor (logits, mask, cache, ...) is
+        // prompt row active[i]. It starts as every row; CompactRows drops finished ones (activeIndex is null until then).
+        using var active = new DecodingBatchRows(rows);
         for (var step = 0; step < maxNew; step++)
         {
             ct.ThrowIfCancellationRequested();
@@ -324,16 +328,16 @@ public sealed class LocalGenerator : ITextGenerator
             var next = LogitsSampler.Sample(logits, options.Temperature, options.TopK, options.TopP, generator);
             if (options.ReturnLogProbs)
             {
-                outLogProbs.narrow(1, step, 1).copy_(LlamaForCausalLM.GatherLogProbs(logits, next).unsqueeze(1));
+                active.Write(outLogProbs.narrow(1, step, 1), LlamaForCausalLM.GatherLogProbs(logits, next).unsqueeze(1));
             }
 
             next = where(finished, pad, next);
-            outTokens.narrow(1, step, 1).copy_(next.unsqueeze(1));
+            active.Write(outTokens.narrow(1, step, 1), next.unsqueeze(1));
             finished.logical_or_(isin(next, eos));
             var lastStep = step == maxNew - 1;
             if ((step + 1) % checkInterval == 0 || lastStep)
             {
-                var allDone = CheckRows(state, outTokens, checkedSteps, step + 1, options, finished);
+                var allDone = CheckRows(state, outTokens, checkedSteps, step + 1, options, finished, active);
                 if (stream is not null)
                 {
                     var width = step + 1 - checkedSteps;
@@ -351,6 +355,18 @@ public sealed class LocalGenerator : ITextGenerator
             if (lastStep)
             {
                 break;
+            }
+
+            // Drop finished rows at the interval's steps only (streaming checks every step but compacts at the same
+            // steps), so both modes draw the same random numbers for the same rows.
+            if (_options.CompactFinishedRows && (step + 1) % _options.StopCheckInterval == 0
+                && active.Compact(state, device) is { } kept)
+            {
+                next = next.index_select(0, kept);
+                mask = mask.index_select(0, kept).MoveToOuterDisposeScope();
+                realLength = realLength.index_select(0, kept).MoveToOuterDisposeScope();
+                finished = finished.index_select(0, kept).MoveToOuterDisposeScope();
+                cache.KeepRows(kept);
             }
 
             logits.Dispose();
@@ -412,9 +428,9 @@ public sealed class LocalGenerator : ITextGenerator
 
     /// <summary>
     /// Copies the tokens of steps [from, to) to the host, finishes rows that reached EOS or a stop string, and marks
-    /// stop-string rows finished on the device. Returns true when every row is done.
+    /// stop-string rows finished on the device (at their place in the device batch). Returns true when every row is done.
     /// </summary>
-    private bool CheckRows(DecodingRow[] state, Tensor outTokens, int from, int to, GenerationOptions options, Tensor finished)
+    private bool CheckRows(DecodingRow[] state, Tensor outTokens, int from, int to, GenerationOptions options, Tensor finished, DecodingBatchRows active)
     {
         var width = to - from;
         var fresh = outTokens.narrow(1, from, width).cpu().data<long>().ToArray();
@@ -442,7 +458,7 @@ public sealed class LocalGenerator : ITextGenerator
 
             if (options.StopStrings.Count > 0 && TryStop(s, options.StopStrings))
             {
-                stopFinished.Add(r);
+                stopFinished.Add(active.PositionOf(r));
             }
 
             if (s.Reason is null && to == options.MaxNewTokens)

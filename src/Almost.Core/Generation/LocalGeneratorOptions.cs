@@ -31,6 +31,15 @@ public sealed record LocalGeneratorOptions
     /// <summary>The shortest common prefix, in tokens, worth sharing (<see cref="ShareCommonPrefix"/>). Default 16.</summary>
     public int MinSharedPrefixTokens { get; init; } = 16;
 
+    /// <summary>
+    /// Drop finished rows from a batch while it decodes: at every <see cref="StopCheckInterval"/>-th step, once at least
+    /// a quarter of the rows still on the device have finished (EOS, a stop string), later steps run on the others only
+    /// (their KV cache rows are copied into a smaller cache). A batch otherwise runs every row until its longest one is
+    /// done. Greedy output is unchanged; sampled output stays deterministic for a seed and batch size but differs from
+    /// decoding without it (fewer rows draw from the batch's random stream). Default true.
+    /// </summary>
+    public bool CompactFinishedRows { get; init; } = true;
+
     /// <summary>Prepend the tokenizer's BOS token to every prompt (when it has one). Default true, as LLaMA models expect.</summary>
     public bool AddBos { get; init; } = true;
 }

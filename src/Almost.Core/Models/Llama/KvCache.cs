@@ -53,8 +53,8 @@ public sealed class KvCache : IDisposable
         }
     }
 
-    /// <summary>Rows in the batch.</summary>
-    public long BatchSize { get; }
+    /// <summary>Rows in the batch (fewer after <see cref="KeepRows"/>).</summary>
+    public long BatchSize { get; private set; }
 
     /// <summary>Positions the cache can hold.</summary>
     public long MaxLength { get; }
@@ -151,6 +151,44 @@ public sealed class KvCache : IDisposable
         }
 
         Length = prefix.Length;
+    }
+
+    /// <summary>
+    /// Keeps only the given rows of the batch, in the given order, with everything cached for them (a generator drops
+    /// the rows that finished, so later steps run on fewer rows). The fused weights, if taken, are kept.
+    /// </summary>
+    /// <param name="rows">Row indices (int64, on the cache's device), each below <see cref="BatchSize"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="rows"/> is empty or not one-dimensional.</exception>
+    internal void KeepRows(Tensor rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.dim() != 1 || rows.shape[0] == 0)
+        {
+            throw new ArgumentException($"Rows to keep must be a non-empty 1-D index tensor; got shape [{string.Join(", ", rows.shape)}].", nameof(rows));
+        }
+
+        using (no_grad())
+        {
+            for (var i = 0; i < _keyValues.Length; i++)
+            {
+                using var scope = NewDisposeScope();   // the gathered copy below is a temporary
+                // Only the filled positions are copied; the rest of the new buffer is written by later forwards.
+                var kept = empty([rows.shape[0], .. _keyValues[i].shape[1..]], dtype: _keyValues[i].dtype, device: _keyValues[i].device).DetachFromDisposeScope();
+                if (Length > 0)
+                {
+                    kept.narrow(2, 0, Length).copy_(_keyValues[i].narrow(2, 0, Length).index_select(0, rows));
+                }
+
+                _keys[i].Dispose();
+                _values[i].Dispose();
+                _keyValues[i].Dispose();
+                _keyValues[i] = kept;
+                _keys[i] = kept.narrow(1, 0, _kvHeads).DetachFromDisposeScope();
+                _values[i] = kept.narrow(1, _kvHeads, _kvHeads).DetachFromDisposeScope();
+            }
+        }
+
+        BatchSize = rows.shape[0];
     }
 
     /// <summary>Throws when a forward of <paramref name="batch"/> rows and <paramref name="t"/> new positions does not fit.</summary>

@@ -35,7 +35,8 @@ public sealed record LocalGeneratorOptions
     /// Drop finished rows from a batch while it decodes: at every <see cref="StopCheckInterval"/>-th step, once at least
     /// a quarter of the rows still on the device have finished (EOS, a stop string), later steps run on the others only
     /// (their KV cache rows are copied into a smaller cache). A batch otherwise runs every row until its longest one is
-    /// done. Greedy output is unchanged; sampled output stays deterministic for a seed and batch size but differs from
+    /// done. Greedy tokens are unchanged (tested; a batch of another size can differ only in the last bits of its
+    /// logits); sampled output stays deterministic for a seed and batch size but differs from
     /// decoding without it (fewer rows draw from the batch's random stream). Default true.
     /// </summary>
     public bool CompactFinishedRows { get; init; } = true;

@@ -318,8 +318,8 @@ public sealed class LocalGenerator : ITextGenerator
         var logits = LastLogits(input, padded ? mask.narrow(1, 0, promptLength) : null, null, cache);
         var checkedSteps = 0;
 
-        // The device batch holds the rows still decoding: row i of every device tensor (logits, mask, cache, ...) is
-        // prompt row active[i]. It starts as every row; CompactRows drops finished ones (activeIndex is null until then).
+        // The device batch holds the rows still decoding (logits, mask, cache, ...): every prompt row, in order, until
+        // DecodingBatchRows.Compact drops finished ones; host-side state and the outputs stay indexed by prompt row.
         using var active = new DecodingBatchRows(rows);
         for (var step = 0; step < maxNew; step++)
         {

@@ -19,17 +19,9 @@ internal static class FrozenResponsesBenchmark
 {
     public static async Task RunAsync(string queriesPath, FrozenGeneratorBackend backend)
     {
-        if (!File.Exists(queriesPath))
+        await ScratchPipeline.RunAsync(queriesPath, "frozen-responses", folder => PipelineOptions.Fast(folder) with { FrozenGenerator = backend }, async pipeline =>
         {
-            throw new FileNotFoundException($"No queries at '{queriesPath}' (a main job's queries.jsonl).", queriesPath);
-        }
-
-        var output = Path.Combine(Path.GetTempPath(), "almost-frozen-responses-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var options = PipelineOptions.Fast(output) with { FrozenGenerator = backend };
-            using var pipeline = new TinyWorldPipeline(options);
-            File.Copy(queriesPath, pipeline.PathOf("queries.jsonl"));
+            var options = pipeline.Options;
             var queries = await pipeline.QueriesAsync();
             var configurations = options.Rubric.Split('|').SelectMany(chain => RankingRubric.Parse(chain).Configurations).Distinct().ToList();
 
@@ -77,10 +69,6 @@ internal static class FrozenResponsesBenchmark
                 ["threads"] = TorchSharp.torch.get_num_threads(),
                 ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
             }));
-        }
-        finally
-        {
-            Directory.Delete(output, recursive: true);
-        }
+        });
     }
 }

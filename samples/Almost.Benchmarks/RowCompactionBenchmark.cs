@@ -18,16 +18,8 @@ internal static class RowCompactionBenchmark
 {
     public static async Task RunAsync(string queriesPath)
     {
-        if (!File.Exists(queriesPath))
+        await ScratchPipeline.RunAsync(queriesPath, "row-compaction", PipelineOptions.Default, async pipeline =>
         {
-            throw new FileNotFoundException($"No queries at '{queriesPath}' (a main job's queries.jsonl).", queriesPath);
-        }
-
-        var output = Path.Combine(Path.GetTempPath(), "almost-row-compaction-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            using var pipeline = new TinyWorldPipeline(PipelineOptions.Default(output));
-            File.Copy(queriesPath, pipeline.PathOf("queries.jsonl"));
             var queries = (await pipeline.QueriesAsync()).Take(128).ToList();
             var (model, tokenizer) = pipeline.Vanilla("base");
             var careful = await pipeline.ConfigurationAsync("base-careful-5");
@@ -75,13 +67,6 @@ internal static class RowCompactionBenchmark
 
             Console.WriteLine();
             table.ForEach(Console.WriteLine);
-        }
-        finally
-        {
-            if (Directory.Exists(output))
-            {
-                Directory.Delete(output, recursive: true);
-            }
-        }
+        });
     }
 }

@@ -13,11 +13,13 @@ internal sealed class DecodingBatchRows : IDisposable
 {
     private int[] _rows;                  // prompt row of each device row
     private readonly int[] _positionOf;   // device row of each prompt row; -1 once dropped
+    private readonly Device _device;
     private Tensor? _index;               // _rows on the device; null while the device holds every row in order
 
-    /// <summary>Starts with every one of <paramref name="rows"/> prompt rows on the device, in order.</summary>
-    public DecodingBatchRows(int rows)
+    /// <summary>Starts with every one of <paramref name="rows"/> prompt rows on <paramref name="device"/>, in order.</summary>
+    public DecodingBatchRows(int rows, Device device)
     {
+        _device = device;
         _rows = Enumerable.Range(0, rows).ToArray();
         _positionOf = Enumerable.Range(0, rows).ToArray();
     }
@@ -48,10 +50,10 @@ internal sealed class DecodingBatchRows : IDisposable
     /// <summary>
     /// Drops the rows whose decoding finished (<see cref="DecodingRow.Reason"/> set) when they are at least a quarter
     /// of the device batch: fewer would not pay for copying the KV cache. Returns the kept device rows (positions in
-    /// the batch before this call, int64 on <paramref name="device"/>, in the current dispose scope) for the caller to
+    /// the batch before this call, int64 on the batch's device, in the current dispose scope) for the caller to
     /// select from every device tensor, or null when nothing changes.
     /// </summary>
-    public Tensor? Compact(DecodingRow[] state, Device device)
+    public Tensor? Compact(DecodingRow[] state)
     {
         var kept = new List<long>(_rows.Length);
         for (var i = 0; i < _rows.Length; i++)
@@ -76,8 +78,8 @@ internal sealed class DecodingBatchRows : IDisposable
 
         _rows = rows;
         _index?.Dispose();
-        _index = tensor(Array.ConvertAll(rows, r => (long)r), device: device).DetachFromDisposeScope();
-        return tensor(kept.ToArray(), device: device);
+        _index = tensor(Array.ConvertAll(rows, r => (long)r), device: _device).DetachFromDisposeScope();
+        return tensor(kept.ToArray(), device: _device);
     }
 
     /// <inheritdoc />

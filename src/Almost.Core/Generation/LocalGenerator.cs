@@ -320,7 +320,7 @@ public sealed class LocalGenerator : ITextGenerator
 
         // The device batch holds the rows still decoding (logits, mask, cache, ...): every prompt row, in order, until
         // DecodingBatchRows.Compact drops finished ones; host-side state and the outputs stay indexed by prompt row.
-        using var active = new DecodingBatchRows(rows);
+        using var active = new DecodingBatchRows(rows, device);
         for (var step = 0; step < maxNew; step++)
         {
             ct.ThrowIfCancellationRequested();
@@ -360,7 +360,7 @@ public sealed class LocalGenerator : ITextGenerator
             // Drop finished rows at the interval's steps only (streaming checks every step but compacts at the same
             // steps), so both modes draw the same random numbers for the same rows.
             if (_options.CompactFinishedRows && (step + 1) % _options.StopCheckInterval == 0
-                && active.Compact(state, device) is { } kept)
+                && active.Compact(state) is { } kept)
             {
                 next = next.index_select(0, kept);
                 mask = mask.index_select(0, kept).MoveToOuterDisposeScope();

@@ -57,12 +57,12 @@ public sealed class RowCompactionTests : IDisposable
     {
         using var scope = NewDisposeScope();
         var state = Enumerable.Range(0, 8).Select(_ => new DecodingRow()).ToArray();
-        using var rows = new DecodingBatchRows(8);
+        using var rows = new DecodingBatchRows(8, CPU);
         state[3].Reason = FinishReason.Eos;
-        rows.Compact(state, CPU).Should().BeNull("one of eight finished rows does not pay for copying the cache");
+        rows.Compact(state).Should().BeNull("one of eight finished rows does not pay for copying the cache");
 
         state[6].Reason = FinishReason.Stop;
-        var kept = rows.Compact(state, CPU);
+        var kept = rows.Compact(state);
         kept!.data<long>().ToArray().Should().Equal(0, 1, 2, 4, 5, 7);
         rows.Count.Should().Be(6);
         rows.PositionOf(7).Should().Be(5);
@@ -74,7 +74,7 @@ public sealed class RowCompactionTests : IDisposable
 
         // Positions returned by the next compaction are places in the compacted batch, not prompt rows.
         state[0].Reason = state[7].Reason = FinishReason.Length;
-        rows.Compact(state, CPU)!.data<long>().ToArray().Should().Equal(1, 2, 3, 4);
+        rows.Compact(state)!.data<long>().ToArray().Should().Equal(1, 2, 3, 4);
         rows.PositionOf(5).Should().Be(3);
     }
 
